@@ -1,0 +1,170 @@
+//! Rendering outcomes for people (coloured diffs, one-line summaries) and
+//! for programs (`--format json`). Colour goes through anstream, which
+//! strips it when the stream is not a terminal or NO_COLOR is set.
+
+use std::io::Write;
+use std::path::Path;
+
+use anstyle::{AnsiColor, Style};
+use scour::diff;
+use scour::report::ErrorKind;
+use scour::rule::Rule;
+use scour::run::{RunOutcome, Status};
+
+const ADDED: Style = AnsiColor::Green.on_default();
+const REMOVED: Style = AnsiColor::Red.on_default();
+const HUNK: Style = AnsiColor::Cyan.on_default();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+pub fn rules() -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    for rule in Rule::ALL {
+        writeln!(out, "{BOLD}{rule}{BOLD:#}\n    {}\n", rule.explain())?;
+    }
+    Ok(())
+}
+
+/// Bad inputs, one line each, `path:line: message`.
+pub fn errors(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut err = anstream::stderr().lock();
+    for record in outcome
+        .summary
+        .errors
+        .iter()
+        .filter(|r| r.kind == ErrorKind::Input)
+    {
+        match record.line {
+            Some(line) => writeln!(
+                err,
+                "{REMOVED}error{REMOVED:#}: {}:{line}: {}",
+                record.path, record.message
+            )?,
+            None => writeln!(
+                err,
+                "{REMOVED}error{REMOVED:#}: {}: {}",
+                record.path, record.message
+            )?,
+        }
+    }
+    Ok(())
+}
+
+/// Idempotence failures: scour's bugs, said as such.
+pub fn internal_errors(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut err = anstream::stderr().lock();
+    for record in outcome
+        .summary
+        .errors
+        .iter()
+        .filter(|r| r.kind == ErrorKind::Internal)
+    {
+        writeln!(
+            err,
+            "{REMOVED}error{REMOVED:#}: {}: {}\nThis is a bug in scour; the file was not written. Please report it with the file.",
+            record.path, record.message
+        )?;
+    }
+    Ok(())
+}
+
+pub fn run_summary(outcome: &RunOutcome, output: &Path) -> anyhow::Result<()> {
+    let s = &outcome.summary;
+    writeln!(
+        anstream::stderr(),
+        "scour: {}, {} changed, {} dropped, {} marked, {} → {}",
+        plural(s.documents.total, "document", "documents"),
+        s.documents.changed,
+        plural(s.blocks.dropped, "block", "blocks"),
+        s.blocks.marked,
+        plural(s.errors.len() as u64, "error", "errors"),
+        output.display()
+    )?;
+    Ok(())
+}
+
+fn colored_diff(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    for line in text.lines() {
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            BOLD
+        } else if line.starts_with('+') {
+            ADDED
+        } else if line.starts_with('-') {
+            REMOVED
+        } else if line.starts_with("@@") {
+            HUNK
+        } else {
+            Style::new()
+        };
+        writeln!(out, "{style}{line}{style:#}")?;
+    }
+    Ok(())
+}
+
+/// For each file that would change: why (one line per change), then the diff.
+pub fn check_human(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut out = anstream::stdout().lock();
+    for doc in outcome
+        .documents
+        .iter()
+        .filter(|d| d.status == Status::Changed)
+    {
+        for line in diff::explain(&doc.name, &doc.changes).lines() {
+            writeln!(out, "{DIM}{line}{DIM:#}")?;
+        }
+        colored_diff(&mut out, &doc.diff)?;
+    }
+    Ok(())
+}
+
+pub fn check_summary(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let total = outcome.summary.documents.total;
+    let changed = outcome.changed() as u64;
+    let mut err = anstream::stderr().lock();
+    if changed == 0 {
+        writeln!(
+            err,
+            "scour: {} already clean",
+            plural(total, "file", "files")
+        )?;
+    } else {
+        writeln!(
+            err,
+            "scour: {changed} of {} would change",
+            plural(total, "file", "files")
+        )?;
+    }
+    Ok(())
+}
+
+pub fn check_json(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let files: Vec<serde_json::Value> = outcome
+        .documents
+        .iter()
+        .map(|doc| {
+            serde_json::json!({
+                "path": doc.name,
+                "status": match doc.status {
+                    Status::Unchanged => "unchanged",
+                    Status::Changed => "changed",
+                    Status::Failed => "failed",
+                    Status::Internal => "internal-error",
+                },
+                "changes": doc.changes,
+                "diff": doc.diff,
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "files": files,
+        "summary": outcome.summary,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    Ok(())
+}

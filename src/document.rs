@@ -1,0 +1,312 @@
+//! Documents, their blocks, and the change records stages leave behind.
+//!
+//! Decoding raw bytes into a [`Document`] lives here too: BOM, line endings
+//! and invalid UTF-8 are settled once, before any stage runs, so stages only
+//! ever see LF-terminated valid UTF-8.
+
+use std::borrow::Cow;
+
+use crate::rule::Rule;
+
+/// What a block is; code and breaks are verbatim and no stage changes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockKind {
+    Paragraph,
+    Heading,
+    ListItem,
+    /// A fenced or indented code block, or YAML front matter.
+    Code,
+    /// A thematic break (`---`, `***`).
+    Break,
+    /// A run of blank (or white-space-only) lines.
+    Blank,
+}
+
+impl BlockKind {
+    pub fn is_verbatim(self) -> bool {
+        matches!(self, BlockKind::Code | BlockKind::Break)
+    }
+}
+
+/// A block of a document: its text without the final newline, and where it
+/// started in the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block<'a> {
+    pub kind: BlockKind,
+    pub text: Cow<'a, str>,
+    /// 1-based line of the original document where the block starts.
+    pub line: u32,
+    /// Byte span in the decoded original (after BOM removal and LF conversion).
+    pub span: std::ops::Range<usize>,
+}
+
+/// A document being cleaned: its blocks, and every change made so far.
+#[derive(Debug, Clone, Default)]
+pub struct Document<'a> {
+    pub blocks: Vec<Block<'a>>,
+    /// Whether the rendered text ends with a newline.
+    pub final_newline: bool,
+    pub changes: Vec<Change>,
+}
+
+impl<'a> Document<'a> {
+    /// The document's text: every block followed by a newline, except the
+    /// last when the original had no final newline.
+    pub fn render(&self) -> String {
+        let len = self.blocks.iter().map(|b| b.text.len() + 1).sum();
+        let mut out = String::with_capacity(len);
+        for block in &self.blocks {
+            out.push_str(&block.text);
+            out.push('\n');
+        }
+        if !self.final_newline {
+            out.pop();
+        }
+        out
+    }
+
+    /// Removes block `index` together with one neighbouring blank run, so
+    /// that dropping a paragraph never leaves two blank runs side by side.
+    pub fn remove_block(&mut self, index: usize) -> Block<'a> {
+        let removed = self.blocks.remove(index);
+        if self
+            .blocks
+            .get(index)
+            .is_some_and(|b| b.kind == BlockKind::Blank)
+        {
+            self.blocks.remove(index);
+        } else if index > 0 && self.blocks[index - 1].kind == BlockKind::Blank {
+            self.blocks.remove(index - 1);
+        }
+        removed
+    }
+}
+
+/// One recorded change: which rule, where, and the exact text it replaced.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub rule: Rule,
+    /// 1-based line in the original document.
+    pub line: u32,
+    pub before: String,
+    pub after: String,
+}
+
+/// How the original ended its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEnding {
+    #[default]
+    Lf,
+    Crlf,
+    Cr,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "\n",
+            LineEnding::Crlf => "\r\n",
+            LineEnding::Cr => "\r",
+        }
+    }
+}
+
+/// A decoded document: valid UTF-8, LF line endings, no BOM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
+    pub bom: bool,
+    /// The first line ending found, `Lf` when there is none.
+    pub first_eol: LineEnding,
+    /// Whether the original mixed kinds of line ending.
+    pub mixed_eol: bool,
+}
+
+/// Why a document could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid UTF-8 (byte 0x{byte:02x} at column {column}); file not cleaned")]
+    InvalidUtf8 { line: u32, column: u32, byte: u8 },
+    #[error("binary file (NUL byte); not cleaned")]
+    Binary { line: u32 },
+}
+
+impl DecodeError {
+    pub fn line(&self) -> u32 {
+        match self {
+            DecodeError::InvalidUtf8 { line, .. } | DecodeError::Binary { line } => *line,
+        }
+    }
+}
+
+const UTF8_BOM: &str = "\u{feff}";
+
+/// Line (1-based) and column (1-based, bytes) of `offset` in `bytes`,
+/// counting CRLF, CR and LF each as one line break.
+fn position(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let head = &bytes[..offset];
+    let mut line = 1u32;
+    let mut line_start = 0;
+    let mut i = 0;
+    while i < head.len() {
+        match head[i] {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            b'\r' if head.get(i + 1) != Some(&b'\n') => {
+                line += 1;
+                line_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (line, (offset - line_start) as u32 + 1)
+}
+
+/// Decodes raw bytes: rejects binary and invalid UTF-8, strips a BOM, and
+/// turns CRLF and lone CR into LF. Borrows when nothing needs changing.
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    // A NUL in the first 8 KiB is how git and ripgrep tell binary files.
+    let probe = &bytes[..bytes.len().min(8192)];
+    if let Some(at) = memchr::memchr(0, probe) {
+        return Err(DecodeError::Binary {
+            line: position(bytes, at).0,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        let at = err.valid_up_to();
+        let (line, column) = position(bytes, at);
+        DecodeError::InvalidUtf8 {
+            line,
+            column,
+            byte: bytes[at],
+        }
+    })?;
+    let (bom, text) = match text.strip_prefix(UTF8_BOM) {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let Some(first_cr) = memchr::memchr(b'\r', text.as_bytes()) else {
+        return Ok(Decoded {
+            text: Cow::Borrowed(text),
+            bom,
+            first_eol: LineEnding::Lf,
+            mixed_eol: false,
+        });
+    };
+    let first_lf = memchr::memchr(b'\n', text.as_bytes());
+    let first_eol = match first_lf {
+        Some(lf) if lf < first_cr => LineEnding::Lf,
+        _ if text.as_bytes().get(first_cr + 1) == Some(&b'\n') => LineEnding::Crlf,
+        _ => LineEnding::Cr,
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut seen = [false; 3];
+    while let Some(cr) = rest.find('\r') {
+        let head = &rest[..cr];
+        seen[0] |= head.contains('\n');
+        out.push_str(head);
+        out.push('\n');
+        rest = &rest[cr + 1..];
+        if let Some(after) = rest.strip_prefix('\n') {
+            rest = after;
+            seen[1] = true;
+        } else {
+            seen[2] = true;
+        }
+    }
+    seen[0] |= rest.contains('\n');
+    out.push_str(rest);
+    Ok(Decoded {
+        text: Cow::Owned(out),
+        bom,
+        first_eol,
+        mixed_eol: seen.iter().filter(|&&s| s).count() > 1,
+    })
+}
+
+/// Encodes cleaned LF text back to bytes with the wanted line ending and BOM.
+pub fn encode(text: &str, eol: LineEnding, bom: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 3);
+    if bom {
+        out.extend_from_slice(UTF8_BOM.as_bytes());
+    }
+    match eol {
+        LineEnding::Lf => out.extend_from_slice(text.as_bytes()),
+        other => {
+            for piece in text.split_inclusive('\n') {
+                match piece.strip_suffix('\n') {
+                    Some(line) => {
+                        out.extend_from_slice(line.as_bytes());
+                        out.extend_from_slice(other.as_str().as_bytes());
+                    }
+                    None => out.extend_from_slice(piece.as_bytes()),
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lf_text_is_borrowed() {
+        let decoded = decode(b"a\nb\n").unwrap();
+        assert!(matches!(decoded.text, Cow::Borrowed("a\nb\n")));
+        assert!(!decoded.bom && !decoded.mixed_eol);
+    }
+
+    #[test]
+    fn crlf_lone_cr_and_mixed_become_lf() {
+        let decoded = decode(b"a\r\nb\rc\nd").unwrap();
+        assert_eq!(decoded.text, "a\nb\nc\nd");
+        assert_eq!(decoded.first_eol, LineEnding::Crlf);
+        assert!(decoded.mixed_eol);
+        assert!(!decode(b"a\r\nb\r\n").unwrap().mixed_eol);
+        assert_eq!(decode(b"a\rb").unwrap().first_eol, LineEnding::Cr);
+    }
+
+    #[test]
+    fn bom_is_stripped_and_remembered() {
+        let decoded = decode("\u{feff}hi\n".as_bytes()).unwrap();
+        assert_eq!(decoded.text, "hi\n");
+        assert!(decoded.bom);
+        assert_eq!(
+            encode("hi\n", LineEnding::Crlf, true),
+            "\u{feff}hi\r\n".as_bytes()
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_column() {
+        let err = decode(b"ok\r\nok\nab\xffc\n").unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::InvalidUtf8 {
+                line: 3,
+                column: 3,
+                byte: 0xff
+            }
+        );
+        assert_eq!(err.line(), 3);
+        assert_eq!(
+            err.to_string(),
+            "invalid UTF-8 (byte 0xff at column 3); file not cleaned"
+        );
+    }
+
+    #[test]
+    fn nul_byte_means_binary() {
+        assert!(matches!(
+            decode(b"a\n\0b"),
+            Err(DecodeError::Binary { line: 2 })
+        ));
+    }
+}

@@ -1,0 +1,328 @@
+//! Recorded text edits, and the spans no rule may touch.
+//!
+//! A rule scans a block's text and proposes edits (byte range →
+//! replacement); [`rewrite`] applies them in one pass and records each as a
+//! [`Change`] with the rule's name and the original line. Rules never edit
+//! strings themselves, so every change is recorded exactly once.
+//!
+//! URLs, e-mail addresses and inline code are protected: [`Protected`]
+//! finds them once per block and rules skip any edit that would touch one.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::document::Change;
+use crate::rule::Rule;
+
+/// A proposed replacement of `range` by `with`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub with: Cow<'static, str>,
+}
+
+impl Edit {
+    pub fn new(range: Range<usize>, with: impl Into<Cow<'static, str>>) -> Edit {
+        Edit {
+            range,
+            with: with.into(),
+        }
+    }
+}
+
+/// Applies the edits `scan` proposes for `text`, recording each one.
+/// Edits must be sorted and must not overlap; an edit that does not change
+/// anything is not recorded. `first_line` is the block's original line.
+pub fn rewrite<'a>(
+    text: &mut Cow<'a, str>,
+    rule: Rule,
+    first_line: u32,
+    changes: &mut Vec<Change>,
+    scan: impl FnOnce(&str, &mut Vec<Edit>),
+) {
+    let mut edits = Vec::new();
+    scan(text, &mut edits);
+    edits.retain(|edit| text[edit.range.clone()] != *edit.with);
+    if edits.is_empty() {
+        return;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut copied = 0;
+    let mut line = first_line;
+    for edit in &edits {
+        debug_assert!(edit.range.start >= copied, "{rule}: overlapping edits");
+        line +=
+            memchr::memchr_iter(b'\n', &text.as_bytes()[copied..edit.range.start]).count() as u32;
+        out.push_str(&text[copied..edit.range.start]);
+        out.push_str(&edit.with);
+        changes.push(Change {
+            rule,
+            line,
+            before: text[edit.range.clone()].to_owned(),
+            after: edit.with.clone().into_owned(),
+        });
+        line += memchr::memchr_iter(b'\n', text[edit.range.clone()].as_bytes()).count() as u32;
+        copied = edit.range.end;
+    }
+    out.push_str(&text[copied..]);
+    *text = Cow::Owned(out);
+}
+
+/// Byte ranges of a text that rules must leave alone.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Protected {
+    ranges: Vec<Range<usize>>,
+}
+
+impl Protected {
+    /// Finds URLs, e-mail addresses and inline code spans in `text`.
+    pub fn find(text: &str) -> Protected {
+        let bytes = text.as_bytes();
+        // Cheap exit: none of the three can exist without these bytes.
+        if memchr::memchr3(b':', b'@', b'`', bytes).is_none() && !text.contains("www.") {
+            return Protected::default();
+        }
+        let mut ranges = Vec::new();
+        inline_code(text, &mut ranges);
+        urls(text, &mut ranges);
+        emails(text, &mut ranges);
+        ranges.sort_by_key(|r| r.start);
+        // Merge overlaps so `contains` can binary search.
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        Protected { ranges: merged }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Whether `range` touches a protected span.
+    pub fn overlaps(&self, range: &Range<usize>) -> bool {
+        let i = self.ranges.partition_point(|r| r.end <= range.start);
+        self.ranges
+            .get(i)
+            .is_some_and(|r| r.start < range.end.max(range.start + 1))
+    }
+
+    /// The unprotected stretches of `text`, each with its byte offset.
+    pub fn gaps<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
+        let mut at = 0;
+        let mut ranges = self.ranges.iter();
+        std::iter::from_fn(move || loop {
+            if at > text.len() {
+                return None;
+            }
+            match ranges.next() {
+                Some(r) => {
+                    let gap = (at, &text[at..r.start]);
+                    at = r.end;
+                    if !gap.1.is_empty() {
+                        return Some(gap);
+                    }
+                }
+                None => {
+                    let gap = (at, &text[at..]);
+                    at = text.len() + 1;
+                    return (!gap.1.is_empty()).then_some(gap);
+                }
+            }
+        })
+    }
+}
+
+fn inline_code(text: &str, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'`', &bytes[i..]) {
+        let start = i + off;
+        let run = bytes[start..].iter().take_while(|&&b| b == b'`').count();
+        let mut j = start + run;
+        let mut closed = None;
+        while let Some(off) = memchr::memchr(b'`', &bytes[j..]) {
+            let s = j + off;
+            let r = bytes[s..].iter().take_while(|&&b| b == b'`').count();
+            if r == run {
+                closed = Some(s + r);
+                break;
+            }
+            j = s + r;
+        }
+        match closed {
+            Some(end) => {
+                out.push(start..end);
+                i = end;
+            }
+            None => i = start + run,
+        }
+    }
+}
+
+fn url_char(b: u8) -> bool {
+    !b.is_ascii_whitespace() && !matches!(b, b'<' | b'>' | b'"' | b'`')
+}
+
+/// Trailing punctuation belongs to the sentence, not the URL, except a
+/// closing parenthesis that balances one inside it.
+fn trim_url_end(text: &str, start: usize, mut end: usize) -> usize {
+    while end > start {
+        let last = text.as_bytes()[end - 1];
+        let keep = match last {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' => false,
+            b')' => {
+                let inner = &text[start..end];
+                inner.matches('(').count() >= inner.matches(')').count()
+            }
+            _ => true,
+        };
+        if keep {
+            break;
+        }
+        end -= 1;
+    }
+    end
+}
+
+fn urls(text: &str, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    for at in memchr::memmem::find_iter(bytes, "://") {
+        let mut start = at;
+        while start > 0
+            && (bytes[start - 1].is_ascii_alphanumeric()
+                || matches!(bytes[start - 1], b'+' | b'.' | b'-'))
+        {
+            start -= 1;
+        }
+        if start == at || !bytes[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let mut end = at + 3;
+        while end < bytes.len() && url_char(bytes[end]) {
+            end += 1;
+        }
+        // Stop at the first non-ASCII char boundary-safe: url_char passes UTF-8 bytes,
+        // so `end` is always at a char boundary or the text end.
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push(start..trim_url_end(text, start, end));
+    }
+    for at in memchr::memmem::find_iter(bytes, "www.") {
+        if at > 0
+            && (bytes[at - 1].is_ascii_alphanumeric()
+                || bytes[at - 1] == b'/'
+                || bytes[at - 1] == b'.')
+        {
+            continue;
+        }
+        let mut end = at + 4;
+        while end < bytes.len() && url_char(bytes[end]) {
+            end += 1;
+        }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push(at..trim_url_end(text, at, end));
+    }
+}
+
+fn email_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn emails(text: &str, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    for at in memchr::memchr_iter(b'@', bytes) {
+        let mut start = at;
+        while start > 0 && email_local(bytes[start - 1]) {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < bytes.len()
+            && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'.' | b'-'))
+        {
+            end += 1;
+        }
+        while end > at + 1 && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        let domain = &text[at + 1..end];
+        if start < at && domain.contains('.') && !domain.starts_with('.') {
+            out.push(start..end);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn protected(text: &str) -> Vec<&str> {
+        Protected::find(text)
+            .ranges
+            .iter()
+            .map(|r| &text[r.clone()])
+            .collect()
+    }
+
+    #[test]
+    fn finds_urls_emails_and_code() {
+        let text = "See https://example.com/a_(b)?q=\"x\". Mail info@mofa.go.jp, run `a  \"b\"` or www.x.org.";
+        assert_eq!(
+            protected(text),
+            [
+                "https://example.com/a_(b)?q=",
+                "info@mofa.go.jp",
+                "`a  \"b\"`",
+                "www.x.org"
+            ]
+        );
+    }
+
+    #[test]
+    fn trailing_parenthesis_outside_url_is_not_protected() {
+        assert_eq!(protected("(see http://a.b/c)"), ["http://a.b/c"]);
+    }
+
+    #[test]
+    fn unmatched_backticks_protect_nothing() {
+        assert!(protected("a ` b").is_empty());
+    }
+
+    #[test]
+    fn gaps_skip_protected_ranges() {
+        let text = "a http://x.y b";
+        let p = Protected::find(text);
+        let gaps: Vec<_> = p.gaps(text).collect();
+        assert_eq!(gaps, [(0, "a "), (12, " b")]);
+        assert!(p.overlaps(&(3..4)));
+        assert!(!p.overlaps(&(12..13)));
+    }
+
+    #[test]
+    fn rewrite_records_each_edit_with_its_line() {
+        let mut text = Cow::Borrowed("“a”\nb “c”");
+        let mut changes = Vec::new();
+        rewrite(
+            &mut text,
+            Rule::PunctuationQuotes,
+            10,
+            &mut changes,
+            |t, edits| {
+                for (i, c) in t.char_indices() {
+                    if c == '“' || c == '”' {
+                        edits.push(Edit::new(i..i + c.len_utf8(), "\""));
+                    }
+                }
+            },
+        );
+        assert_eq!(text, "\"a\"\nb \"c\"");
+        let lines: Vec<u32> = changes.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [10, 10, 11, 11]);
+    }
+}

@@ -1,0 +1,29 @@
+//! The index phase: one document's bytes → the keys of its blocks.
+
+use crate::document::{decode, DecodeError};
+use crate::pipeline::{KeyedBlock, Pipeline};
+
+/// What the index phase keeps of one document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocIndex {
+    pub keys: Vec<KeyedBlock>,
+    /// blake3 of the raw bytes, so the apply phase can tell if the file
+    /// changed between the two reads.
+    pub content: u128,
+}
+
+pub fn index_document(pipeline: &Pipeline, bytes: &[u8]) -> Result<DocIndex, DecodeError> {
+    let decoded = decode(bytes)?;
+    let doc = pipeline.clean(&decoded.text);
+    Ok(DocIndex {
+        keys: pipeline.keys(&doc),
+        content: content_hash(bytes),
+    })
+}
+
+pub fn content_hash(bytes: &[u8]) -> u128 {
+    let hash = blake3::hash(bytes);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hash.as_bytes()[..16]);
+    u128::from_le_bytes(first)
+}

@@ -1,0 +1,151 @@
+//! A configured pipeline: the runtime objects built once from a [`Config`],
+//! and the per-document work every phase shares.
+//!
+//! [`Pipeline::clean`] is the one place where a document's text goes through
+//! the stages; the index phase, the apply phase and the idempotence check all
+//! call it, so `run`, `check` and the check of a run's own output can never
+//! disagree about what a stage does.
+
+use std::borrow::Cow;
+
+use crate::config::{Config, Eol, SegmentMode, StageConfig};
+use crate::document::{Block, BlockKind, Document, LineEnding};
+use crate::segment::Segmenter;
+use crate::stages::dedup::{block_key, BlockKey, Deduplicator};
+use crate::stages::names::NameNormalizer;
+use crate::stages::punctuation::PunctuationNormalizer;
+
+/// A stage that rewrites one document at a time.
+#[derive(Debug, Clone)]
+enum TextStage {
+    Punctuation(PunctuationNormalizer),
+    Names(NameNormalizer),
+}
+
+/// A key of one block, as the index phase stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyedBlock {
+    /// Position of the block in the cleaned document.
+    pub block: u32,
+    /// 1-based line where the block starts in the original.
+    pub line: u32,
+    pub key: BlockKey,
+}
+
+/// The stages of a config, built and ready. `Send + Sync`: one instance
+/// serves every thread.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    config: Config,
+    segmenter: Option<Segmenter>,
+    text_stages: Vec<TextStage>,
+    dedup: Option<Deduplicator>,
+}
+
+impl Pipeline {
+    pub fn new(config: Config) -> Pipeline {
+        let mut segmenter = None;
+        let mut text_stages = Vec::new();
+        let mut dedup = None;
+        for stage in &config.stages {
+            match stage {
+                StageConfig::Segment(c) => segmenter = Some(Segmenter::new(c.mode)),
+                StageConfig::Dedup(c) => dedup = Some(Deduplicator::new(c)),
+                StageConfig::Punctuation(c) => {
+                    text_stages.push(TextStage::Punctuation(PunctuationNormalizer::new(
+                        c.clone(),
+                    )));
+                }
+                StageConfig::Names(c) => text_stages.push(TextStage::Names(NameNormalizer::new(c))),
+            }
+        }
+        Pipeline {
+            config,
+            segmenter,
+            text_stages,
+            dedup,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn dedup(&self) -> Option<&Deduplicator> {
+        self.dedup.as_ref()
+    }
+
+    /// Segments `text` and runs the text stages in config order. Without a
+    /// segment stage the whole document is one block, so dedup compares
+    /// whole documents.
+    pub fn clean<'a>(&self, text: &'a str) -> Document<'a> {
+        let mut doc = match &self.segmenter {
+            Some(segmenter) => {
+                let segmented = segmenter.segment(text);
+                Document {
+                    blocks: segmented.blocks,
+                    final_newline: segmented.final_newline,
+                    changes: Vec::new(),
+                }
+            }
+            None => whole_document(text),
+        };
+        for stage in &self.text_stages {
+            match stage {
+                TextStage::Punctuation(p) => p.apply(&mut doc),
+                TextStage::Names(n) => n.apply(&mut doc),
+            }
+        }
+        doc
+    }
+
+    /// Keys of the blocks of a cleaned document that take part in dedup.
+    pub fn keys(&self, doc: &Document<'_>) -> Vec<KeyedBlock> {
+        let Some(dedup) = &self.dedup else {
+            return Vec::new();
+        };
+        doc.blocks
+            .iter()
+            .enumerate()
+            .filter(|(_, block)| dedup.eligible(block))
+            .map(|(i, block)| KeyedBlock {
+                block: i as u32,
+                line: block.line,
+                key: block_key(&block.text),
+            })
+            .collect()
+    }
+
+    /// The line ending to write for a document whose first ending was `first`.
+    pub fn line_ending(&self, first: LineEnding) -> LineEnding {
+        match self.config.output.eol {
+            Eol::Lf => LineEnding::Lf,
+            Eol::Crlf => LineEnding::Crlf,
+            Eol::Preserve => first,
+        }
+    }
+
+    /// The segment mode in force, for reports.
+    pub fn segment_mode(&self) -> Option<SegmentMode> {
+        self.config.segment().map(|c| c.mode)
+    }
+}
+
+fn whole_document(text: &str) -> Document<'_> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let blocks = if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![Block {
+            kind: BlockKind::Paragraph,
+            text: Cow::Borrowed(body),
+            line: 1,
+            span: 0..body.len(),
+        }]
+    };
+    Document {
+        blocks,
+        final_newline: text.is_empty() || text.ends_with('\n'),
+        changes: Vec::new(),
+    }
+}

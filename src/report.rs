@@ -1,0 +1,89 @@
+//! The `summary.json` model: data only, built by [`crate::run`], written by
+//! whoever holds it. Everything in it is deterministic (no times, no thread
+//! counts, no absolute paths), so two runs can be compared byte for byte.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::phases::decide::Scope;
+use crate::rule::Rule;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub normalization_version: u32,
+    pub documents: DocumentCounts,
+    pub blocks: BlockCounts,
+    /// Changes by rule name, over the whole run.
+    pub rules: BTreeMap<&'static str, u64>,
+    /// One entry per input file, in input order.
+    pub files: Vec<FileReport>,
+    pub dropped: Vec<DedupRecord>,
+    pub marked: Vec<DedupRecord>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DocumentCounts {
+    pub total: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BlockCounts {
+    /// Blocks after segmentation and the text stages, before drops.
+    pub total: u64,
+    pub dropped: u64,
+    pub marked: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub doc: String,
+    /// Where the cleaned copy goes, relative to the output folder.
+    pub output: String,
+    pub blocks: u64,
+    pub changed: bool,
+    pub rules: BTreeMap<&'static str, u64>,
+}
+
+/// A dropped or marked duplicate and where its kept copy is.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupRecord {
+    pub doc: String,
+    pub line: u32,
+    pub rule: Rule,
+    pub scope: Scope,
+    pub kept_doc: String,
+    pub kept_line: u32,
+    /// The block's text (cleaned), cut to 200 characters.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// Bad or unreadable input; the rest of the run went on.
+    Input,
+    /// A bug in scour caught before writing (exit 123).
+    Internal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRecord {
+    pub kind: ErrorKind,
+    pub path: String,
+    /// 1-based; absent when the error is about the whole file.
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// Cuts `text` to `max` characters, marking the cut.
+pub fn preview(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}

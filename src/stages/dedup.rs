@@ -1,0 +1,162 @@
+//! The dedup stage: block keys, and which blocks count as duplicates.
+//!
+//! **What**: gives each block a key, blake3 (128 bits kept) of its text after
+//! NFKC, case folding and collapsing every run of white space to one space,
+//! trimmed. A later block whose key was already seen is an exact duplicate:
+//! within the document it follows `within-document`, across documents
+//! `across-documents` (`drop` | `mark` | `keep`).
+//!
+//! **Why**: dumps repeat paragraphs (boilerplate, re-posts, a paragraph
+//! pasted twice); a repeated paragraph says nothing new.
+//!
+//! **Before → after**: a paragraph written twice → written once, and
+//! `summary.json` lists the dropped copy with the line of the kept one.
+//!
+//! **Options**: `min-chars` (blocks shorter than this, trimmed, are never
+//! dropped), `within-document`, `across-documents`.
+//!
+//! Keys are taken from the text as it will be written (after every text
+//! stage), so a second run sees exactly the keys the first one did; code
+//! blocks, breaks and blank runs have no key. The decision itself, which
+//! copy survives, is made corpus-wide in [`crate::phases::decide`].
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::{DedupConfig, Policy};
+use crate::document::{Block, BlockKind};
+
+/// 128 bits of blake3: collisions are not a practical concern at dump scale.
+pub type BlockKey = u128;
+
+/// Decides which blocks take part in dedup.
+#[derive(Debug, Clone)]
+pub struct Deduplicator {
+    pub min_chars: usize,
+    pub within_document: Policy,
+    pub across_documents: Policy,
+}
+
+impl Deduplicator {
+    pub fn new(config: &DedupConfig) -> Deduplicator {
+        Deduplicator {
+            min_chars: config.min_chars,
+            within_document: config.within_document,
+            across_documents: config.across_documents,
+        }
+    }
+
+    /// Whether `block` gets a key: prose blocks at least `min-chars` long.
+    pub fn eligible(&self, block: &Block<'_>) -> bool {
+        if !matches!(
+            block.kind,
+            BlockKind::Paragraph | BlockKind::Heading | BlockKind::ListItem
+        ) {
+            return false;
+        }
+        let trimmed = block.text.trim();
+        // Byte length bounds char count from above: most blocks pass here
+        // without counting.
+        trimmed.len() >= self.min_chars
+            && (trimmed.is_ascii() || trimmed.chars().count() >= self.min_chars)
+    }
+}
+
+/// Feeds bytes to blake3 in chunks, so keys need no allocation per block.
+struct KeyWriter {
+    hasher: blake3::Hasher,
+    buf: [u8; 512],
+    len: usize,
+    pending_space: bool,
+    started: bool,
+}
+
+impl KeyWriter {
+    fn new() -> KeyWriter {
+        KeyWriter {
+            hasher: blake3::Hasher::new(),
+            buf: [0; 512],
+            len: 0,
+            pending_space: false,
+            started: false,
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        if c.is_whitespace() {
+            self.pending_space = self.started;
+            return;
+        }
+        if self.pending_space {
+            self.pending_space = false;
+            self.push_raw(' ');
+        }
+        self.started = true;
+        self.push_raw(c);
+    }
+
+    fn push_raw(&mut self, c: char) {
+        if self.len + 4 > self.buf.len() {
+            self.hasher.update(&self.buf[..self.len]);
+            self.len = 0;
+        }
+        self.len += c.encode_utf8(&mut self.buf[self.len..]).len();
+    }
+
+    fn finish(mut self) -> BlockKey {
+        self.hasher.update(&self.buf[..self.len]);
+        let hash = self.hasher.finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&hash.as_bytes()[..16]);
+        u128::from_le_bytes(first)
+    }
+}
+
+/// The key of a block's text: blake3 of NFKC, case-folded, white space
+/// collapsed and trimmed. Case folding is Unicode lower-casing plus the
+/// full folds of `ß`/`ẞ` (to `ss`) and final sigma.
+pub fn block_key(text: &str) -> BlockKey {
+    let mut writer = KeyWriter::new();
+    if text.is_ascii() {
+        for b in text.bytes() {
+            writer.push(char::from(b.to_ascii_lowercase()));
+        }
+    } else {
+        for c in text.nfkc() {
+            match c {
+                'ß' | 'ẞ' => {
+                    writer.push('s');
+                    writer.push('s');
+                }
+                'ς' => writer.push('σ'),
+                c => c.to_lowercase().for_each(|l| writer.push(l)),
+            }
+        }
+    }
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ignores_case_spacing_and_compatibility_forms() {
+        let a = block_key("The  Two\nministers met.");
+        assert_eq!(a, block_key("  the two ministers met. "));
+        assert_eq!(a, block_key("ＴＨＥ two\u{a0}ministers met."));
+        assert_ne!(a, block_key("The two ministers met!"));
+        assert_eq!(block_key("Straße"), block_key("STRASSE"));
+    }
+
+    #[test]
+    fn ascii_and_unicode_paths_agree() {
+        assert_eq!(block_key("Cafe au lait"), block_key("Cafe\u{2003}au lait"));
+    }
+
+    #[test]
+    fn long_text_crosses_the_buffer() {
+        let long = "word ".repeat(500);
+        assert_eq!(block_key(&long), block_key(&long.to_uppercase()));
+        assert_ne!(block_key(&long), block_key(&"word ".repeat(501)));
+    }
+}

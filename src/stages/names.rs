@@ -1,0 +1,639 @@
+//! The names stage: person names written one way.
+//!
+//! **What**: applies the alias table (`"variant" = "canonical"`, matched on
+//! word boundaries ignoring case and diacritics); rewrites surnames written
+//! in capitals (`MOTEGI`, the style of some government releases) to title
+//! case when they follow a title or stand beside a given name, and then
+//! everywhere else in the document; optionally puts a capitalised surname
+//! written first after its given name.
+//!
+//! **Why**: `Minister MOTEGI`, `Minister Motegi` and `MOTEGI Toshimitsu` are
+//! one person; readers and dedup should see one spelling.
+//!
+//! **Before → after**: `Minister MOTEGI met Ebrard Casaubon` →
+//! `Minister Motegi met Ebrard Casaubón`.
+//!
+//! **Options**: `capitals` (`title` | `keep`), `order` (`keep` |
+//! `given-first`), `keep-upper` (words never rewritten), `titles` (added to
+//! the built-in list), `aliases`.
+//!
+//! Acronyms stay: words in `keep-upper`, words with digits (`TPP11`,
+//! `COVID-19`), Roman numerals, and any capitals without a title or given
+//! name beside them (`WTO`, `UN Security Council`). Lines mostly in capitals
+//! (headlines) are left as they are.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::{Capitals, NameOrder, NamesConfig};
+use crate::document::{BlockKind, Document};
+use crate::edit::{rewrite, Edit, Protected};
+use crate::rule::Rule;
+
+/// Titles after which a word in capitals is a surname.
+const TITLES: &[&str] = &[
+    "Minister",
+    "Secretary",
+    "Secretary-General",
+    "President",
+    "Vice-President",
+    "Premier",
+    "Chancellor",
+    "Ambassador",
+    "Governor",
+    "Senator",
+    "Mayor",
+    "Commissioner",
+    "Chairman",
+    "Chairwoman",
+    "Chair",
+    "Director",
+    "Director-General",
+    "Professor",
+    "Prof.",
+    "Judge",
+    "Justice",
+    "King",
+    "Queen",
+    "Prince",
+    "Princess",
+    "Sir",
+    "Dame",
+    "Lord",
+    "Lady",
+    "Mr.",
+    "Ms.",
+    "Mrs.",
+    "Dr.",
+    "H.E.",
+    "Mr",
+    "Ms",
+    "Mrs",
+    "Dr",
+];
+
+/// Capitalised words that name institutions, not people: `UN Security`,
+/// `NATO Summit` are not `SURNAME Given`.
+const NOT_GIVEN_NAMES: &[&str] = &[
+    "Act",
+    "Administration",
+    "Agency",
+    "Agreement",
+    "Assembly",
+    "Association",
+    "Authority",
+    "Bank",
+    "Board",
+    "Bureau",
+    "Center",
+    "Centre",
+    "Charter",
+    "Commission",
+    "Committee",
+    "Conference",
+    "Congress",
+    "Convention",
+    "Council",
+    "Court",
+    "Declaration",
+    "Department",
+    "Director",
+    "Fund",
+    "Forum",
+    "Foundation",
+    "Government",
+    "Group",
+    "House",
+    "Initiative",
+    "Institute",
+    "Law",
+    "Meeting",
+    "Member",
+    "Members",
+    "Ministry",
+    "Mission",
+    "Office",
+    "Organization",
+    "Parliament",
+    "Party",
+    "Plan",
+    "Program",
+    "Programme",
+    "Project",
+    "Region",
+    "Report",
+    "Secretariat",
+    "Security",
+    "Senate",
+    "Service",
+    "Summit",
+    "Talks",
+    "Treaty",
+    "Union",
+    "University",
+    "Zone",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Two or more letters, all capitals: `MOTEGI`, `O'BRIEN`.
+    Upper,
+    /// A capital then lower case: `Toshimitsu`, `McDonald`.
+    Capitalized,
+    /// Starts in lower case: `met`, `iPhone`.
+    Lower,
+    /// Digits, single capitals: `TPP11`, `A`.
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Word {
+    range: Range<usize>,
+    shape: Shape,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c)
+}
+
+/// Words: runs of letters and digits, joined across `-` and apostrophes.
+fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        if !is_word_char(c) {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, n)) = chars.peek() {
+            if is_word_char(n) {
+                end = i + n.len_utf8();
+                chars.next();
+            } else if matches!(n, '-' | '\'' | '’')
+                && text[i + n.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(is_word_char)
+            {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        // A possessive is not part of the name: `MOTEGI’s` is `MOTEGI` + `’s`.
+        for suffix in ["'s", "’s", "'S", "’S"] {
+            if text[start..end].ends_with(suffix) && end - suffix.len() > start {
+                end -= suffix.len();
+                break;
+            }
+        }
+        let word = &text[start..end];
+        out.push(Word {
+            range: start..end,
+            shape: shape(word),
+        });
+    }
+    out
+}
+
+fn shape(word: &str) -> Shape {
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    let has_digit = word.chars().any(|c| c.is_ascii_digit());
+    if has_digit || letters == 0 {
+        return Shape::Other;
+    }
+    if letters >= 2 && !word.chars().any(char::is_lowercase) {
+        return Shape::Upper;
+    }
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(c) if c.is_uppercase() && chars.any(char::is_lowercase) => Shape::Capitalized,
+        Some(c) if c.is_lowercase() => Shape::Lower,
+        _ => Shape::Other,
+    }
+}
+
+fn is_roman_numeral(word: &str) -> bool {
+    word.len() <= 4 && word.chars().all(|c| matches!(c, 'I' | 'V' | 'X'))
+}
+
+/// `MOTEGI` → `Motegi`, `O'BRIEN` → `O'Brien`, `LÓPEZ-OBRADOR` → `López-Obrador`.
+pub fn title_case(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut start_of_part = true;
+    for c in word.chars() {
+        if start_of_part {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        start_of_part = matches!(c, '-' | '\'' | '’');
+    }
+    out
+}
+
+/// Case- and diacritic-insensitive form of `text`, with, for every byte of
+/// the folded text (and one past its end), the original byte it came from.
+fn fold_with_map(text: &str) -> (String, Vec<usize>) {
+    let mut folded = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len() + 1);
+    for (i, c) in text.char_indices() {
+        for d in c.nfd().filter(|d| !is_combining_mark(*d)) {
+            for l in d.to_lowercase() {
+                for _ in 0..l.len_utf8() {
+                    map.push(i);
+                }
+                folded.push(l);
+            }
+        }
+    }
+    map.push(text.len());
+    (folded, map)
+}
+
+fn fold(text: &str) -> String {
+    fold_with_map(text).0
+}
+
+/// Rewrites person names per the names config.
+#[derive(Debug, Clone)]
+pub struct NameNormalizer {
+    capitals: bool,
+    given_first: bool,
+    keep_upper: HashSet<String>,
+    titles: Vec<String>,
+    aliases: Option<(AhoCorasick, Vec<String>)>,
+}
+
+impl NameNormalizer {
+    pub fn new(config: &NamesConfig) -> NameNormalizer {
+        let aliases = (!config.aliases.is_empty()).then(|| {
+            let (variants, canonicals): (Vec<String>, Vec<String>) = config
+                .aliases
+                .iter()
+                .map(|(variant, canonical)| (fold(variant), canonical.clone()))
+                .unzip();
+            let matcher = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&variants)
+                .expect("alias patterns are plain strings");
+            (matcher, canonicals)
+        });
+        let mut titles: Vec<String> = TITLES.iter().map(|t| (*t).to_owned()).collect();
+        titles.extend(config.titles.iter().cloned());
+        NameNormalizer {
+            capitals: config.capitals == Capitals::Title,
+            given_first: config.order == NameOrder::GivenFirst,
+            keep_upper: config.keep_upper.iter().cloned().collect(),
+            titles,
+            aliases,
+        }
+    }
+
+    pub fn apply(&self, doc: &mut Document<'_>) {
+        let eligible = |kind: BlockKind| {
+            matches!(
+                kind,
+                BlockKind::Paragraph | BlockKind::Heading | BlockKind::ListItem
+            )
+        };
+        if let Some((matcher, canonicals)) = &self.aliases {
+            for block in doc.blocks.iter_mut().filter(|b| eligible(b.kind)) {
+                rewrite(
+                    &mut block.text,
+                    Rule::NamesAlias,
+                    block.line,
+                    &mut doc.changes,
+                    |t, e| {
+                        alias_edits(t, matcher, canonicals, e);
+                    },
+                );
+            }
+        }
+        if !self.capitals {
+            return;
+        }
+        let mut surnames = BTreeSet::new();
+        for block in doc.blocks.iter().filter(|b| eligible(b.kind)) {
+            self.find_surnames(&block.text, &mut surnames);
+        }
+        if surnames.is_empty() {
+            return;
+        }
+        for block in doc.blocks.iter_mut().filter(|b| eligible(b.kind)) {
+            if self.given_first {
+                rewrite(
+                    &mut block.text,
+                    Rule::NamesOrder,
+                    block.line,
+                    &mut doc.changes,
+                    |t, e| {
+                        self.order_edits(t, &surnames, e);
+                    },
+                );
+            }
+            rewrite(
+                &mut block.text,
+                Rule::NamesCapitals,
+                block.line,
+                &mut doc.changes,
+                |t, e| {
+                    self.capital_edits(t, &surnames, e);
+                },
+            );
+        }
+    }
+
+    fn is_acronym(&self, word: &str) -> bool {
+        self.keep_upper.contains(word) || is_roman_numeral(word)
+    }
+
+    fn after_title(&self, text: &str, word_start: usize) -> bool {
+        let before = text[..word_start].trim_end_matches(' ');
+        if before.len() == word_start || word_start - before.len() > 1 {
+            return false;
+        }
+        self.titles.iter().any(|title| {
+            before.strip_suffix(title.as_str()).is_some_and(|head| {
+                head.chars()
+                    .next_back()
+                    .is_none_or(|c| !is_word_char(c) && c != '-')
+            })
+        })
+    }
+
+    /// Surnames in capitals this text vouches for: after a title (with given
+    /// names between allowed), or beside a given name.
+    fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>) {
+        if !text.chars().any(char::is_uppercase) {
+            return;
+        }
+        let protected = Protected::find(text);
+        let words = words(text);
+        let spaced = |a: &Word, b: &Word| &text[a.range.end..b.range.start] == " ";
+        for (line_words, line_shout) in lines_of(text, &words) {
+            if line_shout {
+                continue;
+            }
+            let ws = line_words;
+            for i in 0..ws.len() {
+                let w = &ws[i];
+                if !matches!(w.shape, Shape::Upper | Shape::Capitalized)
+                    || protected.overlaps(&w.range)
+                {
+                    continue;
+                }
+                if self.after_title(text, w.range.start) {
+                    let mut j = i;
+                    while j < ws.len()
+                        && matches!(ws[j].shape, Shape::Upper | Shape::Capitalized)
+                        && (j == i || spaced(&ws[j - 1], &ws[j]))
+                    {
+                        let word = &text[ws[j].range.clone()];
+                        if ws[j].shape == Shape::Upper && !self.is_acronym(word) {
+                            found.insert(word.to_owned());
+                        }
+                        j += 1;
+                    }
+                    continue;
+                }
+                if w.shape != Shape::Upper || self.is_acronym(&text[w.range.clone()]) {
+                    continue;
+                }
+                let word = &text[w.range.clone()];
+                let is_given = |k: usize| {
+                    ws.get(k).is_some_and(|g| {
+                        g.shape == Shape::Capitalized
+                            && !NOT_GIVEN_NAMES.contains(&&text[g.range.clone()])
+                    })
+                };
+                let ends_name = |k: usize| ws.get(k).is_none_or(|n| n.shape != Shape::Capitalized);
+                let determiner = i > 0
+                    && matches!(
+                        &text[ws[i - 1].range.clone()],
+                        "the" | "The" | "a" | "A" | "an" | "An"
+                    );
+                let given_after = is_given(i + 1)
+                    && spaced(w, &ws[i + 1])
+                    && (ends_name(i + 2) || !spaced(&ws[i + 1], &ws[i + 2]));
+                let given_before = i > 0
+                    && is_given(i - 1)
+                    && spaced(&ws[i - 1], w)
+                    && (i < 2
+                        || ws[i - 2].shape != Shape::Capitalized
+                        || !spaced(&ws[i - 2], &ws[i - 1]));
+                if !determiner && (given_after || given_before) {
+                    found.insert(word.to_owned());
+                }
+            }
+        }
+    }
+
+    fn capital_edits(&self, text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+        let protected = Protected::find(text);
+        let words = words(text);
+        for (line_words, line_shout) in lines_of(text, &words) {
+            if line_shout {
+                continue;
+            }
+            for w in line_words {
+                let word = &text[w.range.clone()];
+                if w.shape == Shape::Upper
+                    && surnames.contains(word)
+                    && !protected.overlaps(&w.range)
+                {
+                    edits.push(Edit::new(w.range.clone(), title_case(word)));
+                }
+            }
+        }
+    }
+
+    /// `MOTEGI Toshimitsu` → `Toshimitsu Motegi`, for known surnames.
+    fn order_edits(&self, text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+        let protected = Protected::find(text);
+        let words = words(text);
+        for (ws, line_shout) in lines_of(text, &words) {
+            if line_shout {
+                continue;
+            }
+            let mut i = 0;
+            while i + 1 < ws.len() {
+                let (s, g) = (&ws[i], &ws[i + 1]);
+                let surname = &text[s.range.clone()];
+                let given = &text[g.range.clone()];
+                let starts_name = i == 0
+                    || ws[i - 1].shape != Shape::Capitalized
+                    || &text[ws[i - 1].range.end..s.range.start] != " ";
+                if s.shape == Shape::Upper
+                    && surnames.contains(surname)
+                    && g.shape == Shape::Capitalized
+                    && !NOT_GIVEN_NAMES.contains(&given)
+                    && &text[s.range.end..g.range.start] == " "
+                    && starts_name
+                    && !protected.overlaps(&(s.range.start..g.range.end))
+                {
+                    edits.push(Edit::new(
+                        s.range.start..g.range.end,
+                        format!("{given} {}", title_case(surname)),
+                    ));
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The words of each line, and whether the line is mostly capitals (a
+/// headline, which is left alone).
+fn lines_of<'w>(text: &str, words: &'w [Word]) -> Vec<(&'w [Word], bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let line_end = |i: usize| text[i..].find('\n').map_or(text.len(), |n| i + n);
+    let mut end_of_line = if words.is_empty() {
+        0
+    } else {
+        line_end(words[0].range.start)
+    };
+    for i in 0..=words.len() {
+        let at_end = i == words.len();
+        if at_end || words[i].range.start > end_of_line {
+            let line = &words[start..i];
+            let upper = line.iter().filter(|w| w.shape == Shape::Upper).count();
+            let lettered = line.iter().filter(|w| w.shape != Shape::Other).count();
+            out.push((line, lettered >= 3 && upper * 2 > lettered));
+            start = i;
+            if !at_end {
+                end_of_line = line_end(words[i].range.start);
+            }
+        }
+    }
+    out
+}
+
+fn alias_edits(text: &str, matcher: &AhoCorasick, canonicals: &[String], edits: &mut Vec<Edit>) {
+    let (folded, map) = fold_with_map(text);
+    let protected = Protected::find(text);
+    for m in matcher.find_iter(&folded) {
+        let before = folded[..m.start()].chars().next_back();
+        let after = folded[m.end()..].chars().next();
+        if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
+            continue;
+        }
+        let range = map[m.start()]..map[m.end()];
+        if protected.overlaps(&range) {
+            continue;
+        }
+        edits.push(Edit::new(range, canonicals[m.pattern().as_usize()].clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SegmentMode;
+    use crate::segment::Segmenter;
+
+    fn run(text: &str, config: &NamesConfig) -> String {
+        let seg = Segmenter::new(SegmentMode::Line).segment(text);
+        let mut doc = Document {
+            blocks: seg.blocks,
+            final_newline: seg.final_newline,
+            changes: Vec::new(),
+        };
+        NameNormalizer::new(config).apply(&mut doc);
+        doc.render()
+    }
+
+    fn names(text: &str) -> String {
+        run(text, &NamesConfig::default())
+    }
+
+    #[test]
+    fn capitals_after_titles_become_title_case() {
+        assert_eq!(
+            names("Foreign Minister MOTEGI Visits Mexico\nH.E. Mr. MOTEGI Toshimitsu met Dr. LÓPEZ OBRADOR.\n"),
+            "Foreign Minister Motegi Visits Mexico\nH.E. Mr. Motegi Toshimitsu met Dr. López Obrador.\n"
+        );
+    }
+
+    #[test]
+    fn a_surname_found_once_is_fixed_everywhere_in_the_document() {
+        assert_eq!(
+            names("Minister MOTEGI spoke.\nMOTEGI’s visit ended.\n"),
+            "Minister Motegi spoke.\nMotegi’s visit ended.\n"
+        );
+    }
+
+    #[test]
+    fn acronyms_stay() {
+        let text = "Minister MOTEGI met the UN Security Council, the WTO and TPP11 about COVID-19 and USMCA, EPA, FOIP.\nKing CHARLES III spoke.\nThe NASA Administrator said so.\n";
+        assert_eq!(
+            names(text),
+            "Minister Motegi met the UN Security Council, the WTO and TPP11 about COVID-19 and USMCA, EPA, FOIP.\nKing Charles III spoke.\nThe NASA Administrator said so.\n"
+        );
+    }
+
+    #[test]
+    fn beside_a_given_name() {
+        assert_eq!(
+            names("MOTEGI Toshimitsu, Minister\n"),
+            "Motegi Toshimitsu, Minister\n"
+        );
+        assert_eq!(
+            names("Toshimitsu MOTEGI said\n"),
+            "Toshimitsu Motegi said\n"
+        );
+    }
+
+    #[test]
+    fn headlines_in_capitals_are_left_alone() {
+        let text = "PRIME MINISTER ABE VISITS INDIA\nPrime Minister ABE arrived.\n";
+        assert_eq!(
+            names(text),
+            "PRIME MINISTER ABE VISITS INDIA\nPrime Minister Abe arrived.\n"
+        );
+    }
+
+    #[test]
+    fn given_first_order() {
+        let config = NamesConfig {
+            order: NameOrder::GivenFirst,
+            ..NamesConfig::default()
+        };
+        assert_eq!(
+            run(
+                "Mr. MOTEGI Toshimitsu, Minister, and Minister MOTEGI\n",
+                &config
+            ),
+            "Mr. Toshimitsu Motegi, Minister, and Minister Motegi\n"
+        );
+    }
+
+    #[test]
+    fn aliases_ignore_case_and_diacritics() {
+        let mut config = NamesConfig::default();
+        config
+            .aliases
+            .insert("Ebrard Casaubon".into(), "Ebrard Casaubón".into());
+        assert_eq!(
+            run(
+                "EBRARD CASAUBON, Ebrard Casaubón and ebrard casaubon; not Ebrard Casaubonx\n",
+                &config
+            ),
+            "Ebrard Casaubón, Ebrard Casaubón and Ebrard Casaubón; not Ebrard Casaubonx\n"
+        );
+    }
+
+    #[test]
+    fn title_case_handles_joiners() {
+        assert_eq!(title_case("O'BRIEN"), "O'Brien");
+        assert_eq!(title_case("SMITH-JONES"), "Smith-Jones");
+        assert_eq!(title_case("ÉMILE"), "Émile");
+    }
+}

@@ -1,0 +1,811 @@
+//! The punctuation stage: typography and white space.
+//!
+//! **What**: repairs mojibake, puts text in NFC (or NFKC), makes quotes
+//! straight or curly, unifies dashes and ellipses, turns odd spaces into
+//! plain ones, removes trailing white space and spaces before `,.;:!?`,
+//! keeps at most one blank line between blocks, ends the file with one
+//! newline, splits a list item glued to the end of a paragraph, and gives a
+//! bullet to a paragraph stranded between two items of the same list.
+//!
+//! **Why**: the same sentence typed with curly or straight quotes, or with a
+//! no-break space, is the same sentence; dedup and search should see it so.
+//!
+//! **Before → after**: `Japanâ€™s “Free and Open”  Indo-Pacific .` →
+//! `Japan's "Free and Open" Indo-Pacific.`
+//!
+//! **Options**: `quotes`, `unicode`, `whitespace`, `mojibake`, `bullets`,
+//! `dashes`, `ellipsis`, `space-before-punctuation` (see [`PunctuationConfig`]).
+//!
+//! Code blocks and breaks are never touched; inside a block, URLs, e-mail
+//! addresses and inline code are protected (see [`crate::edit::Protected`]).
+
+use std::borrow::Cow;
+
+use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::config::{EllipsisStyle, PunctuationConfig, QuoteStyle, UnicodeForm};
+use crate::document::{Block, BlockKind, Change, Document};
+use crate::edit::{rewrite, Edit, Protected};
+use crate::rule::Rule;
+use crate::segment::bullet;
+
+/// Applies the punctuation rules the config switches on.
+#[derive(Debug, Clone)]
+pub struct PunctuationNormalizer {
+    config: PunctuationConfig,
+}
+
+impl PunctuationNormalizer {
+    pub fn new(config: PunctuationConfig) -> PunctuationNormalizer {
+        PunctuationNormalizer { config }
+    }
+
+    pub fn apply(&self, doc: &mut Document<'_>) {
+        let Document {
+            blocks, changes, ..
+        } = doc;
+        for block in blocks.iter_mut() {
+            match block.kind {
+                BlockKind::Code | BlockKind::Break => {}
+                BlockKind::Blank => {}
+                _ => self.clean_block(block, changes),
+            }
+        }
+        if self.config.bullets {
+            split_glued_bullets(doc);
+            repair_missing_bullets(doc);
+        }
+        if self.config.whitespace {
+            tidy_blank_lines(doc);
+        }
+    }
+
+    fn clean_block(&self, block: &mut Block<'_>, changes: &mut Vec<Change>) {
+        let c = &self.config;
+        let line = block.line;
+        let text = &mut block.text;
+        // Pure ASCII text has no mojibake, is already NFC/NFKC and has no
+        // curly quotes or odd spaces: skip those scans outright.
+        let ascii = text.is_ascii();
+        if c.mojibake && !ascii {
+            rewrite(text, Rule::PunctuationMojibake, line, changes, mojibake);
+        }
+        if !ascii {
+            match c.unicode {
+                UnicodeForm::Nfc => {
+                    rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
+                        normalize_form(t, e, false);
+                    })
+                }
+                UnicodeForm::Nfkc => {
+                    rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
+                        normalize_form(t, e, true);
+                    })
+                }
+                UnicodeForm::Keep => {}
+            }
+        }
+        match c.quotes {
+            QuoteStyle::Straight if !ascii => {
+                rewrite(
+                    text,
+                    Rule::PunctuationQuotes,
+                    line,
+                    changes,
+                    straight_quotes,
+                );
+            }
+            QuoteStyle::Curly => {
+                rewrite(text, Rule::PunctuationQuotes, line, changes, curly_quotes)
+            }
+            _ => {}
+        }
+        if c.dashes {
+            rewrite(text, Rule::PunctuationDashes, line, changes, dashes);
+        }
+        match c.ellipsis {
+            EllipsisStyle::Dots if !ascii => {
+                rewrite(text, Rule::PunctuationEllipsis, line, changes, |t, e| {
+                    unprotected(t, e, |t, e| {
+                        for (i, _) in t.match_indices('…') {
+                            e.push(Edit::new(i..i + '…'.len_utf8(), "..."));
+                        }
+                    });
+                })
+            }
+            EllipsisStyle::Character => {
+                rewrite(text, Rule::PunctuationEllipsis, line, changes, |t, e| {
+                    unprotected(t, e, three_dots);
+                })
+            }
+            _ => {}
+        }
+        if c.whitespace {
+            rewrite(text, Rule::PunctuationSpaces, line, changes, |t, e| {
+                unprotected(t, e, odd_spaces)
+            });
+            rewrite(
+                text,
+                Rule::PunctuationTrailingSpace,
+                line,
+                changes,
+                trailing_space,
+            );
+        }
+        if c.space_before_punctuation {
+            rewrite(
+                text,
+                Rule::PunctuationSpaceBeforePunct,
+                line,
+                changes,
+                |t, e| {
+                    unprotected(t, e, space_before_punct);
+                },
+            );
+        }
+    }
+}
+
+/// Runs `scan` over `text` and drops the edits that touch a protected span.
+/// Scanning the whole text (not the gaps between spans) keeps the context a
+/// rule looks at, such as the character before a space, right.
+fn unprotected(text: &str, edits: &mut Vec<Edit>, scan: impl FnOnce(&str, &mut Vec<Edit>)) {
+    let first = edits.len();
+    scan(text, edits);
+    if edits.len() > first {
+        let protected = Protected::find(text);
+        if !protected.is_empty() {
+            let mut i = first;
+            edits.retain(|edit| {
+                i += 1;
+                i <= first || !protected.overlaps(&edit.range)
+            });
+        }
+    }
+}
+
+/// One edit for the span where `from` and `to` differ.
+fn edit_between(offset: usize, from: &str, to: &str, edits: &mut Vec<Edit>) {
+    let prefix = from
+        .char_indices()
+        .zip(to.chars())
+        .find(|((_, a), b)| a != b)
+        .map_or(from.len().min(to.len()), |((i, _), _)| i);
+    let suffix = from[prefix..]
+        .chars()
+        .rev()
+        .zip(to[prefix..].chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum::<usize>();
+    let suffix = suffix.min(from.len() - prefix).min(to.len() - prefix);
+    edits.push(Edit::new(
+        offset + prefix..offset + from.len() - suffix,
+        to[prefix..to.len() - suffix].to_owned(),
+    ));
+}
+
+fn normalize_form(text: &str, edits: &mut Vec<Edit>, compat: bool) {
+    let quick = if compat {
+        is_nfkc_quick(text.chars())
+    } else {
+        is_nfc_quick(text.chars())
+    };
+    if quick == IsNormalized::Yes {
+        return;
+    }
+    let normalized: String = if compat {
+        text.nfkc().collect()
+    } else {
+        text.nfc().collect()
+    };
+    if normalized != text {
+        edit_between(0, text, &normalized, edits);
+    }
+}
+
+/// The byte Windows-1252 (falling back to Latin-1) gives `c`, if any.
+fn cp1252_byte(c: char) -> Option<u8> {
+    let byte = match c {
+        '\u{0}'..='\u{7f}' | '\u{a0}'..='\u{ff}' => c as u32 as u8,
+        // Latin-1 reading of bytes Windows-1252 leaves undefined.
+        '\u{81}' | '\u{8d}' | '\u{8f}' | '\u{90}' | '\u{9d}' => c as u32 as u8,
+        '€' => 0x80,
+        '‚' => 0x82,
+        'ƒ' => 0x83,
+        '„' => 0x84,
+        '…' => 0x85,
+        '†' => 0x86,
+        '‡' => 0x87,
+        'ˆ' => 0x88,
+        '‰' => 0x89,
+        'Š' => 0x8a,
+        '‹' => 0x8b,
+        'Œ' => 0x8c,
+        'Ž' => 0x8e,
+        '‘' => 0x91,
+        '’' => 0x92,
+        '“' => 0x93,
+        '”' => 0x94,
+        '•' => 0x95,
+        '–' => 0x96,
+        '—' => 0x97,
+        '˜' => 0x98,
+        '™' => 0x99,
+        'š' => 0x9a,
+        '›' => 0x9b,
+        'œ' => 0x9c,
+        'ž' => 0x9e,
+        'Ÿ' => 0x9f,
+        _ => return None,
+    };
+    Some(byte)
+}
+
+/// Characters that mojibake plausibly stood for. Everything else is left
+/// alone: German `ß“` also encodes to valid UTF-8 (an NKo letter), and
+/// must not be "repaired".
+fn plausible(c: char) -> bool {
+    matches!(c as u32,
+        0xa0..=0x24f          // Latin-1 supplement, Latin extended
+        | 0x370..=0x4ff       // Greek, Cyrillic
+        | 0x2000..=0x206f     // general punctuation
+        | 0x20a0..=0x20cf     // currency
+        | 0x2100..=0x21ff     // letterlike, arrows
+        | 0x3000..=0x30ff     // CJK punctuation, kana
+        | 0x4e00..=0x9fff     // CJK ideographs
+        | 0xac00..=0xd7af     // Hangul
+        | 0xff00..=0xffef) // full-width forms
+}
+
+/// Finds UTF-8 sequences that were decoded as Windows-1252 or Latin-1
+/// (`â€™` for `’`, `Ã©` for `é`) and proposes the original characters.
+fn mojibake(text: &str, edits: &mut Vec<Edit>) {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        let needed = match cp1252_byte(c) {
+            Some(0xc2..=0xdf) => 1,
+            Some(0xe0..=0xef) => 2,
+            Some(0xf0..=0xf4) => 3,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let mut bytes = [0u8; 4];
+        bytes[0] = cp1252_byte(c).unwrap_or_default();
+        let continuation_ok = (1..=needed).all(|k| {
+            chars
+                .get(i + k)
+                .and_then(|&(_, ch)| cp1252_byte(ch))
+                .is_some_and(|b| {
+                    bytes[k] = b;
+                    (0x80..=0xbf).contains(&b)
+                })
+        });
+        let decoded = continuation_ok
+            .then(|| std::str::from_utf8(&bytes[..=needed]).ok())
+            .flatten()
+            .and_then(|s| s.chars().next())
+            .filter(|&d| plausible(d));
+        match decoded {
+            Some(original) => {
+                let end = chars.get(i + needed + 1).map_or(text.len(), |&(at, _)| at);
+                edits.push(Edit::new(start..end, original.to_string()));
+                i += needed + 1;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+fn straight_quotes(text: &str, edits: &mut Vec<Edit>) {
+    unprotected(text, edits, |text, edits| {
+        for (i, c) in text.char_indices() {
+            let with = match c {
+                '“' | '”' | '„' | '‟' => "\"",
+                '‘' | '’' | '‚' | '‛' => "'",
+                _ => continue,
+            };
+            edits.push(Edit::new(i..i + c.len_utf8(), with));
+        }
+    });
+}
+
+fn opens(prev: Option<char>) -> bool {
+    prev.is_none_or(|p| p.is_whitespace() || "([{<—–-/“‘".contains(p))
+}
+
+fn curly_quotes(text: &str, edits: &mut Vec<Edit>) {
+    unprotected(text, edits, |text, edits| {
+        let mut prev = None;
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            let with = match c {
+                '"' if opens(prev) => "“",
+                '"' => "”",
+                '\'' if prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphabetic) =>
+                {
+                    "’"
+                }
+                '\'' if opens(prev) => "‘",
+                '\'' => "’",
+                _ => {
+                    prev = Some(c);
+                    continue;
+                }
+            };
+            edits.push(Edit::new(i..i + 1, with));
+            prev = Some(c);
+        }
+    });
+}
+
+fn dashes(text: &str, edits: &mut Vec<Edit>) {
+    unprotected(text, edits, |text, edits| {
+        let bytes = text.as_bytes();
+        for (i, c) in text.char_indices() {
+            let with = match c {
+                '\u{2010}' | '\u{2011}' => "-",
+                '\u{2015}' => "—",
+                '-' if bytes.get(i + 1) == Some(&b'-')
+                    && bytes.get(i + 2) != Some(&b'-')
+                    && (i == 0 || bytes[i - 1] != b'-') =>
+                {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + 2..].chars().next();
+                    let spaced = before == Some(' ') && after == Some(' ');
+                    let joined = before.is_some_and(char::is_alphanumeric)
+                        && after.is_some_and(char::is_alphanumeric);
+                    if spaced || joined {
+                        edits.push(Edit::new(i..i + 2, "—"));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            edits.push(Edit::new(i..i + c.len_utf8(), with));
+        }
+    });
+}
+
+fn three_dots(text: &str, edits: &mut Vec<Edit>) {
+    let bytes = text.as_bytes();
+    for i in memchr::memmem::find_iter(bytes, "...") {
+        let run_start = i == 0 || bytes[i - 1] != b'.';
+        let run_end = bytes.get(i + 3) != Some(&b'.');
+        if run_start && run_end {
+            edits.push(Edit::new(i..i + 3, "…"));
+        }
+    }
+}
+
+fn odd_space(c: char) -> Option<&'static str> {
+    match c {
+        '\t' | '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => Some(" "),
+        '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{ad}' => Some(""),
+        _ => None,
+    }
+}
+
+/// Odd spaces to plain ones, invisible characters out, and runs of spaces
+/// inside a line to one. A line's leading indentation is kept as it is.
+fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
+    let mut line_start = 0;
+    for line in text.split('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let body = &line[indent..];
+        let base = line_start + indent;
+        let mut run: Option<(usize, bool)> = None; // (start, already canonical)
+        let mut iter = body.char_indices().peekable();
+        while let Some((i, c)) = iter.next() {
+            let space = c == ' ' || odd_space(c) == Some(" ");
+            if space {
+                match run {
+                    None => run = Some((i, c == ' ')),
+                    Some((s, _)) => run = Some((s, false)),
+                }
+                if iter.peek().is_none() {
+                    // Trailing spaces belong to the trailing-space rule.
+                    if let Some((s, false)) = run {
+                        if !body[s..].chars().all(|ch| ch == ' ' || ch == '\t') {
+                            edits.push(Edit::new(base + s..base + body.len(), " "));
+                        }
+                    }
+                }
+                continue;
+            }
+            if let Some((s, canonical)) = run.take() {
+                if !canonical {
+                    edits.push(Edit::new(base + s..base + i, " "));
+                }
+            }
+            if let Some("") = odd_space(c) {
+                edits.push(Edit::new(base + i..base + i + c.len_utf8(), ""));
+            }
+        }
+        line_start += line.len() + 1;
+    }
+}
+
+fn trailing_space(text: &str, edits: &mut Vec<Edit>) {
+    let mut line_start = 0;
+    for line in text.split('\n') {
+        let kept = line.trim_end_matches([' ', '\t']).len();
+        if kept < line.len() {
+            edits.push(Edit::new(line_start + kept..line_start + line.len(), ""));
+        }
+        line_start += line.len() + 1;
+    }
+}
+
+fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b' ' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i] == b' ' {
+            i += 1;
+        }
+        let Some(&p) = bytes.get(i) else { break };
+        if !matches!(p, b',' | b'.' | b';' | b':' | b'!' | b'?')
+            || start == 0
+            || bytes[start - 1] == b'\n'
+        {
+            continue;
+        }
+        // `...` after a space is a pause, `.5` a number, `.NET` a name.
+        let after = bytes.get(i + 1).copied();
+        let ends_word = match after {
+            None => true,
+            Some(b) => b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b')' | b']'),
+        };
+        let dots = p == b'.' && after == Some(b'.');
+        if ends_word && !dots && !(matches!(p, b':' | b';') && after == Some(b')')) {
+            edits.push(Edit::new(start..i, ""));
+        }
+    }
+}
+
+/// The bullet symbols this document's list items use.
+fn list_symbols(blocks: &[Block<'_>]) -> Vec<char> {
+    let mut symbols: Vec<char> = blocks
+        .iter()
+        .filter(|b| b.kind == BlockKind::ListItem)
+        .filter_map(|b| bullet(&b.text).and_then(|m| m.symbol))
+        .collect();
+    symbols.extend(['•', '・', '‣']);
+    symbols.sort_unstable();
+    symbols.dedup();
+    symbols
+}
+
+/// `… climate change. - The two ministers …` → two blocks, when `-` is a
+/// bullet this document uses for its lists.
+fn split_glued_bullets(doc: &mut Document<'_>) {
+    let symbols = list_symbols(&doc.blocks);
+    let mut i = 0;
+    while i < doc.blocks.len() {
+        let block = &mut doc.blocks[i];
+        if !matches!(block.kind, BlockKind::Paragraph | BlockKind::ListItem) {
+            i += 1;
+            continue;
+        }
+        let before = doc.changes.len();
+        rewrite(
+            &mut block.text,
+            Rule::PunctuationBulletSplit,
+            block.line,
+            &mut doc.changes,
+            |t, e| {
+                unprotected(t, e, |t, e| glued_bullets(t, &symbols, e));
+            },
+        );
+        if doc.changes.len() == before {
+            i += 1;
+            continue;
+        }
+        // The rewrite put a newline before each glued bullet; cut there.
+        let block = doc.blocks.remove(i);
+        let mut pieces = Vec::new();
+        let text = block.text.into_owned();
+        let mut first = true;
+        let mut line_no = block.line;
+        let mut piece = String::new();
+        for line in text.split('\n') {
+            if !first && bullet(line).is_some() && !piece.is_empty() {
+                pieces.push(std::mem::take(&mut piece));
+            }
+            if !piece.is_empty() {
+                piece.push('\n');
+            }
+            piece.push_str(line);
+            first = false;
+        }
+        pieces.push(piece);
+        let base = i;
+        for (k, piece) in pieces.into_iter().enumerate() {
+            let kind = if k == 0 {
+                block.kind
+            } else {
+                BlockKind::ListItem
+            };
+            doc.blocks.insert(
+                base + k,
+                Block {
+                    kind,
+                    text: Cow::Owned(piece),
+                    line: line_no,
+                    span: block.span.clone(),
+                },
+            );
+            line_no = block.line;
+            i += 1;
+        }
+    }
+}
+
+fn glued_bullets(text: &str, symbols: &[char], edits: &mut Vec<Edit>) {
+    for (i, c) in text.char_indices() {
+        if !symbols.contains(&c) || i == 0 {
+            continue;
+        }
+        let before = &text[..i];
+        let trimmed = before.trim_end_matches(' ');
+        if trimmed.len() == before.len() || trimmed.is_empty() {
+            continue;
+        }
+        let mut head = trimmed.chars().rev();
+        let mut end = head.next();
+        if matches!(end, Some('"' | '\'' | '”' | '’' | ')')) {
+            end = head.next();
+        }
+        if !matches!(end, Some('.' | '!' | '?' | ':')) {
+            continue;
+        }
+        let after = &text[i + c.len_utf8()..];
+        let rest = after.trim_start_matches(' ');
+        let spaced = rest.len() < after.len();
+        let starts_item = rest
+            .chars()
+            .next()
+            .is_some_and(|n| n.is_uppercase() || n.is_ascii_digit() || "\"“'‘".contains(n));
+        let typographic = !matches!(c, '-' | '*' | '+');
+        if starts_item && (spaced || typographic) {
+            edits.push(Edit::new(trimmed.len()..i, "\n"));
+        }
+    }
+}
+
+/// A paragraph between two items of the same unordered list gets their bullet.
+fn repair_missing_bullets(doc: &mut Document<'_>) {
+    for i in 1..doc.blocks.len().saturating_sub(1) {
+        if doc.blocks[i].kind != BlockKind::Paragraph {
+            continue;
+        }
+        let marker = |b: &Block<'_>| {
+            (b.kind == BlockKind::ListItem)
+                .then(|| bullet(&b.text))
+                .flatten()
+                .filter(|m| m.symbol.is_some())
+        };
+        let (Some(prev), Some(next)) = (marker(&doc.blocks[i - 1]), marker(&doc.blocks[i + 1]))
+        else {
+            continue;
+        };
+        if prev.symbol != next.symbol || prev.indent != next.indent {
+            continue;
+        }
+        let prefix = doc.blocks[i - 1].text[..prev.content].to_owned();
+        let block = &mut doc.blocks[i];
+        if block.text.starts_with([' ', '\t']) {
+            continue;
+        }
+        rewrite(
+            &mut block.text,
+            Rule::PunctuationBulletMissing,
+            block.line,
+            &mut doc.changes,
+            |_, e| {
+                e.push(Edit::new(0..0, prefix));
+            },
+        );
+        block.kind = BlockKind::ListItem;
+    }
+}
+
+/// At most one blank line between blocks, none at the start or the end,
+/// and a final newline.
+fn tidy_blank_lines(doc: &mut Document<'_>) {
+    let blocks = &mut doc.blocks;
+    let changes = &mut doc.changes;
+    let mut i = 0;
+    while i < blocks.len() {
+        if blocks[i].kind != BlockKind::Blank {
+            i += 1;
+            continue;
+        }
+        let at_edge = i == 0 || i + 1 == blocks.len();
+        if at_edge {
+            let block = blocks.remove(i);
+            changes.push(Change {
+                rule: Rule::PunctuationBlankLines,
+                line: block.line,
+                before: format!("{}\n", block.text),
+                after: String::new(),
+            });
+            continue;
+        }
+        let block = &mut blocks[i];
+        if !block.text.is_empty() {
+            changes.push(Change {
+                rule: Rule::PunctuationBlankLines,
+                line: block.line,
+                before: format!("{}\n", block.text),
+                after: "\n".to_owned(),
+            });
+            block.text = Cow::Borrowed("");
+        }
+        i += 1;
+    }
+    if !doc.final_newline && !blocks.is_empty() {
+        doc.final_newline = true;
+        changes.push(Change {
+            rule: Rule::PunctuationFinalNewline,
+            line: blocks
+                .last()
+                .map_or(1, |b| b.line + b.text.matches('\n').count() as u32),
+            before: String::new(),
+            after: "\n".to_owned(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SegmentMode;
+    use crate::segment::Segmenter;
+
+    fn clean_with(text: &str, config: PunctuationConfig) -> (String, Vec<Change>) {
+        let seg = Segmenter::new(SegmentMode::Auto).segment(text);
+        let mut doc = Document {
+            blocks: seg.blocks,
+            final_newline: seg.final_newline,
+            changes: Vec::new(),
+        };
+        PunctuationNormalizer::new(config).apply(&mut doc);
+        (doc.render(), doc.changes)
+    }
+
+    fn clean(text: &str) -> String {
+        clean_with(text, PunctuationConfig::default()).0
+    }
+
+    #[test]
+    fn mojibake_is_repaired() {
+        assert_eq!(
+            clean("Japanâ€™s cafÃ© costs Â£5\n"),
+            "Japan's café costs £5\n"
+        );
+        assert_eq!(clean("â€œFreeâ€\u{9d}\n"), "\"Free\"\n");
+    }
+
+    #[test]
+    fn german_sharp_s_before_a_quote_is_not_mojibake() {
+        assert_eq!(clean("„Fuß“ und\n"), "\"Fuß\" und\n");
+    }
+
+    #[test]
+    fn quotes_straight_and_curly() {
+        assert_eq!(
+            clean("“Free” and ‘open’ Japan’s\n"),
+            "\"Free\" and 'open' Japan's\n"
+        );
+        let curly = PunctuationConfig {
+            quotes: QuoteStyle::Curly,
+            ..PunctuationConfig::default()
+        };
+        assert_eq!(
+            clean_with("\"Free\" and 'open' Japan's\n", curly).0,
+            "“Free” and ‘open’ Japan’s\n"
+        );
+    }
+
+    #[test]
+    fn urls_emails_and_inline_code_are_untouched() {
+        let text = "Go to https://x.org/a--b?q=“1”  , mail “a”@b.org or `“x”  ,`\n";
+        assert_eq!(
+            clean(text),
+            "Go to https://x.org/a--b?q=“1”, mail \"a\"@b.org or `“x”  ,`\n"
+        );
+    }
+
+    #[test]
+    fn dashes_and_ellipsis() {
+        assert_eq!(
+            clean("pre‐war -- then a--b and --flag … ok\n"),
+            "pre-war — then a—b and --flag ... ok\n"
+        );
+    }
+
+    #[test]
+    fn odd_spaces_trailing_space_and_space_before_punct() {
+        assert_eq!(
+            clean("a\u{a0}\u{2009}b\tc\u{200b}d  e , f ! \n"),
+            "a b cd e, f!\n"
+        );
+        assert_eq!(
+            clean("keep ... and .5 and .NET and :)\n"),
+            "keep ... and .5 and .NET and :)\n"
+        );
+    }
+
+    #[test]
+    fn indentation_is_kept() {
+        assert_eq!(
+            clean("- item\n  continued  here\n"),
+            "- item\n  continued here\n"
+        );
+    }
+
+    #[test]
+    fn blank_runs_collapse_and_file_ends_with_one_newline() {
+        let (out, changes) = clean_with("\n\na\n\n\n\nb", PunctuationConfig::default());
+        assert_eq!(out, "a\n\nb\n");
+        let rules: Vec<_> = changes.iter().map(|c| c.rule).collect();
+        assert_eq!(
+            rules,
+            [
+                Rule::PunctuationBlankLines,
+                Rule::PunctuationBlankLines,
+                Rule::PunctuationFinalNewline
+            ]
+        );
+    }
+
+    #[test]
+    fn glued_bullet_is_split_and_stranded_paragraph_gets_a_bullet() {
+        let text = "- First item is here.\nThe ministers affirmed it. - The two ministers committed to it.\n- Last item.\n";
+        assert_eq!(
+            clean(text),
+            "- First item is here.\n- The ministers affirmed it.\n- The two ministers committed to it.\n- Last item.\n"
+        );
+    }
+
+    #[test]
+    fn a_spaced_dash_is_not_a_bullet_without_a_list() {
+        let text = "It rained. - Then it stopped.\n";
+        assert_eq!(clean(text), text);
+    }
+
+    #[test]
+    fn code_is_never_touched() {
+        let text = "```\n“x”  ,\t\n```\n";
+        assert_eq!(clean(text), text);
+    }
+
+    #[test]
+    fn switched_off_rules_do_nothing() {
+        let off = PunctuationConfig {
+            quotes: QuoteStyle::Keep,
+            unicode: UnicodeForm::Keep,
+            whitespace: false,
+            mojibake: false,
+            bullets: false,
+            dashes: false,
+            ellipsis: EllipsisStyle::Keep,
+            space_before_punctuation: false,
+        };
+        let text = "\n“a”  , b\u{a0}…  \n\n\nJapanâ€™s -- x";
+        assert_eq!(clean_with(text, off).0, text);
+    }
+}
