@@ -81,7 +81,8 @@ pub fn is_contained(relative: &Path) -> bool {
 
 /// Walks `paths` and returns the sources in input order. `skip` is a folder
 /// never read from (the output folder, when it sits inside an input folder).
-pub fn discover(paths: &[PathBuf], filter: &Filter, skip: Option<&Path>) -> Inputs {
+/// `respect_ignore` skips what `.gitignore` and `.ignore` files name.
+pub fn discover(paths: &[PathBuf], filter: &Filter, skip: Option<&Path>, respect_ignore: bool) -> Inputs {
     let skip = skip.and_then(|s| s.canonicalize().ok());
     let mut inputs = Inputs::default();
     // Keyed by output path: two inputs must never write the same file.
@@ -130,6 +131,11 @@ pub fn discover(paths: &[PathBuf], filter: &Filter, skip: Option<&Path>) -> Inpu
         let canonical_root = root.canonicalize().ok();
         let walker = ignore::WalkBuilder::new(root)
             .follow_links(true)
+            .git_ignore(respect_ignore)
+            .git_global(respect_ignore)
+            .git_exclude(respect_ignore)
+            .ignore(respect_ignore)
+            .parents(respect_ignore)
             .sort_by_file_name(std::cmp::Ord::cmp)
             .build();
         for entry in walker {
@@ -205,7 +211,7 @@ mod tests {
         }
         let filter =
             Filter::new(&["**/*.txt".into(), "**/*.md".into()], &["**/z.*".into()]).unwrap();
-        let inputs = discover(&[root.to_path_buf()], &filter, None);
+        let inputs = discover(&[root.to_path_buf()], &filter, None, true);
         let outputs: Vec<_> = inputs.sources.iter().map(|s| s.output.clone()).collect();
         assert_eq!(outputs, [PathBuf::from("a.md"), PathBuf::from("b/c/d.txt")]);
         assert!(inputs.errors.is_empty());
@@ -214,7 +220,7 @@ mod tests {
     #[test]
     fn missing_path_is_an_error() {
         let filter = Filter::new(&["**/*".into()], &[]).unwrap();
-        let inputs = discover(&[PathBuf::from("/no/such/dir")], &filter, None);
+        let inputs = discover(&[PathBuf::from("/no/such/dir")], &filter, None, true);
         assert_eq!(inputs.errors.len(), 1);
     }
 }

@@ -49,6 +49,9 @@ struct Global {
     /// Print only errors.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Also read files that .gitignore or .ignore files exclude.
+    #[arg(long, global = true)]
+    no_ignore: bool,
     /// When to colour output; NO_COLOR is obeyed under `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     color: ColorWhen,
@@ -180,7 +183,7 @@ fn prepare(
 fn run_command(global: &Global, args: RunArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, args.output.as_ref())?;
     let reports = prepared.pipeline.config().output.reports;
-    let inputs = discover(&prepared.paths, &prepared.filter, Some(&prepared.output));
+    let inputs = discover(&prepared.paths, &prepared.filter, Some(&prepared.output), !global.no_ignore);
     let mode = Mode::Write {
         dir: prepared.output.clone(),
         reports,
@@ -198,7 +201,7 @@ fn run_command(global: &Global, args: RunArgs) -> anyhow::Result<u8> {
 
 fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, None)?;
-    let inputs = discover(&prepared.paths, &prepared.filter, None);
+    let inputs = discover(&prepared.paths, &prepared.filter, None, !global.no_ignore);
     let bar = progress::Bar::new(global.quiet || args.format == Format::Json);
     let outcome = run(&prepared.pipeline, inputs, &Mode::Check, jobs(global), &bar)?;
     bar.finish();

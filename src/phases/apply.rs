@@ -131,12 +131,15 @@ pub fn apply_document(
     let eol = pipeline.line_ending(decoded.first_eol);
     let has_newline = text.contains('\n');
     if has_newline && (decoded.mixed_eol || decoded.first_eol != eol) {
-        changes.push(Change {
-            rule: Rule::OutputEol,
-            line: 1,
-            before: decoded.first_eol.as_str().to_owned(),
-            after: eol.as_str().to_owned(),
-        });
+        changes.insert(
+            0,
+            Change {
+                rule: Rule::OutputEol,
+                line: 1,
+                before: decoded.first_eol.as_str().to_owned(),
+                after: eol.as_str().to_owned(),
+            },
+        );
     }
     let output = match (eol, &decoded.text) {
         (LineEnding::Lf, _) if !decoded.bom => text.clone().into_bytes(),
