@@ -66,18 +66,17 @@ impl<'a> Document<'a> {
         out
     }
 
-    /// Removes block `index` together with one neighbouring blank run, so
-    /// that dropping a paragraph never leaves two blank runs side by side.
+    /// Removes block `index` together with the blank run before it (or,
+    /// for the first block, after it), so that dropping a paragraph never
+    /// leaves two blank runs side by side or a blank start, and the block
+    /// after it keeps what precedes it (indented code must follow a blank).
     pub fn remove_block(&mut self, index: usize) -> Block<'a> {
         let removed = self.blocks.remove(index);
-        if self
-            .blocks
-            .get(index)
-            .is_some_and(|b| b.kind == BlockKind::Blank)
-        {
-            self.blocks.remove(index);
-        } else if index > 0 && self.blocks[index - 1].kind == BlockKind::Blank {
+        let is_blank = |b: Option<&Block<'_>>| b.is_some_and(|b| b.kind == BlockKind::Blank);
+        if index > 0 && is_blank(self.blocks.get(index - 1)) {
             self.blocks.remove(index - 1);
+        } else if index == 0 && is_blank(self.blocks.first()) {
+            self.blocks.remove(0);
         }
         removed
     }

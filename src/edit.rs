@@ -198,7 +198,11 @@ fn urls(text: &str, out: &mut Vec<Range<usize>>) {
         {
             start -= 1;
         }
-        if start == at || !bytes[start].is_ascii_alphabetic() {
+        // A scheme starts with a letter: `...https://` is `...` + a URL.
+        while start < at && !bytes[start].is_ascii_alphabetic() {
+            start += 1;
+        }
+        if start == at {
             continue;
         }
         let mut end = at + 3;

@@ -82,7 +82,12 @@ pub fn is_contained(relative: &Path) -> bool {
 /// Walks `paths` and returns the sources in input order. `skip` is a folder
 /// never read from (the output folder, when it sits inside an input folder).
 /// `respect_ignore` skips what `.gitignore` and `.ignore` files name.
-pub fn discover(paths: &[PathBuf], filter: &Filter, skip: Option<&Path>, respect_ignore: bool) -> Inputs {
+pub fn discover(
+    paths: &[PathBuf],
+    filter: &Filter,
+    skip: Option<&Path>,
+    respect_ignore: bool,
+) -> Inputs {
     let skip = skip.and_then(|s| s.canonicalize().ok());
     let mut inputs = Inputs::default();
     // Keyed by output path: two inputs must never write the same file.

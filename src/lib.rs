@@ -13,7 +13,7 @@
 //!
 //! let pipeline = Pipeline::new(Config::default());
 //! let text = "Minister MOTEGI met the WTO “team” .\n";
-//! assert_eq!(clean_alone(&pipeline, text), "Minister Motegi met the WTO \"team\".\n");
+//! assert_eq!(clean_alone(&pipeline, text).unwrap(), "Minister Motegi met the WTO \"team\".\n");
 //! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 

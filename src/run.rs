@@ -197,13 +197,14 @@ pub fn run(
             .zip(failures)
             .zip(&content)
             .zip(&decisions)
-            .map(|(((source, failure), &hash), decisions)| {
+            .enumerate()
+            .map(|(doc, (((source, failure), &hash), decisions))| {
                 let finished = match failure {
                     Some(failure) => Finished {
                         result: Err(failure),
                         diff: String::new(),
                     },
-                    None => finish(pipeline, source, hash, decisions, mode),
+                    None => finish(pipeline, doc as u32, source, hash, decisions, mode),
                 };
                 progress.advance(
                     finished
@@ -232,6 +233,7 @@ pub fn run(
 /// Applies the decisions to one document and writes or keeps the result.
 fn finish(
     pipeline: &Pipeline,
+    doc: u32,
     source: &Source,
     hash: u128,
     decisions: &[Decision],
@@ -252,7 +254,7 @@ fn finish(
             internal: false,
         });
     }
-    let applied = match apply_document(pipeline, &source.name, &bytes, decisions) {
+    let applied = match apply_document(pipeline, &source.name, doc, &bytes, decisions) {
         Ok(applied) => applied,
         Err(ApplyError::Decode(err)) => {
             return failed(Failure {

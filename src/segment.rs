@@ -71,8 +71,13 @@ pub fn bullet(line: &str) -> Option<Bullet> {
     }
 }
 
+/// Blank: nothing but white space and invisible characters, which the
+/// punctuation stage would remove anyway, so a second run sees a blank too.
 fn is_blank(line: &str) -> bool {
     line.bytes().all(|b| b == b' ' || b == b'\t')
+        || line.chars().all(|c| {
+            c.is_whitespace() || matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{ad}')
+        })
 }
 
 fn is_heading(line: &str) -> bool {
@@ -263,13 +268,17 @@ fn continues_paragraph(line: &str) -> bool {
 }
 
 /// Hard-wrapped when prose lines are short, some paragraphs span several
-/// lines, and blank lines exist to separate them.
+/// lines, and blank lines separate them. Only blank lines *between* content
+/// count: cleaning removes leading and trailing ones, and a second run must
+/// choose the mode the first one did.
 fn detect_mode(lines: &[Line], text: &str) -> SegmentMode {
     let mut prose = 0usize;
     let mut long = 0usize;
     let mut in_run = 0usize;
     let mut multi_line_runs = 0usize;
-    let mut blanks = 0usize;
+    let mut separators = 0usize;
+    let mut seen_content = false;
+    let mut pending_blank = false;
     let mut in_fence = None;
     for line in lines {
         let line = &text[line.start..line.end];
@@ -284,10 +293,15 @@ fn detect_mode(lines: &[Line], text: &str) -> SegmentMode {
             continue;
         }
         if is_blank(line) {
-            blanks += 1;
+            pending_blank = true;
             in_run = 0;
             continue;
         }
+        if pending_blank && seen_content {
+            separators += 1;
+        }
+        pending_blank = false;
+        seen_content = true;
         if bullet(line).is_some() || is_heading(line) || is_break(line) {
             in_run = 0;
             continue;
@@ -301,7 +315,7 @@ fn detect_mode(lines: &[Line], text: &str) -> SegmentMode {
             multi_line_runs += 1;
         }
     }
-    if blanks > 0 && multi_line_runs > 0 && long * 10 <= prose {
+    if separators > 0 && multi_line_runs > 0 && long * 10 <= prose {
         SegmentMode::BlankLine
     } else {
         SegmentMode::Line

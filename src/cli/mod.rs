@@ -183,7 +183,12 @@ fn prepare(
 fn run_command(global: &Global, args: RunArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, args.output.as_ref())?;
     let reports = prepared.pipeline.config().output.reports;
-    let inputs = discover(&prepared.paths, &prepared.filter, Some(&prepared.output), !global.no_ignore);
+    let inputs = discover(
+        &prepared.paths,
+        &prepared.filter,
+        Some(&prepared.output),
+        !global.no_ignore,
+    );
     let mode = Mode::Write {
         dir: prepared.output.clone(),
         reports,

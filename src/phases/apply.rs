@@ -1,9 +1,10 @@
 //! The apply phase: one document's bytes and decisions → the bytes to write.
 //!
 //! Cleans the document exactly as the index phase did, removes the blocks
-//! the decisions drop, and then cleans its own result once more: if that
-//! second pass would change anything, the run has a bug and the document is
-//! refused (exit 123) instead of written, as Black's safe mode does.
+//! the decisions drop, and then cleans its own result again until nothing
+//! changes ([`clean_settled`]): if that does not settle within a few rounds,
+//! the run has a bug and the document is refused (exit 123) instead of
+//! written, as Black's safe mode does.
 
 use crate::config::Policy;
 use crate::diff;
@@ -42,8 +43,8 @@ pub struct Applied {
 pub enum ApplyError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// Cleaning the cleaned text changed it again: a bug in scour.
-    #[error("internal error: cleaning is not idempotent on this document\n{diff}")]
+    /// Cleaning the cleaned text kept changing it: a bug in scour.
+    #[error("internal error: cleaning does not settle on this document\n{diff}")]
     NotIdempotent { diff: String },
 }
 
@@ -65,14 +66,24 @@ pub fn clean_text(pipeline: &Pipeline, text: &str, decisions: &[Decision]) -> Cl
     let marked = decisions
         .iter()
         .filter(|d| d.action == Policy::Mark)
-        .map(|d| DedupBlock {
-            decision: *d,
-            text: doc.blocks[d.block as usize].text.to_string(),
+        .filter_map(|d| {
+            Some(DedupBlock {
+                decision: *d,
+                text: doc.blocks.get(d.block as usize)?.text.to_string(),
+            })
         })
         .collect();
     let mut dropped = Vec::new();
     // From the back, so earlier block positions stay valid.
-    for decision in decisions.iter().rev().filter(|d| d.action == Policy::Drop) {
+    // Decisions come from the same cleaning of the same bytes (the run
+    // checks a content hash), so positions match; the bound check only
+    // keeps a broken caller from panicking.
+    let count = doc.blocks.len();
+    for decision in decisions
+        .iter()
+        .rev()
+        .filter(|d| d.action == Policy::Drop && (d.block as usize) < count)
+    {
         let block = doc.remove_block(decision.block as usize);
         doc.changes.push(Change {
             rule: Rule::DedupExact,
@@ -96,21 +107,68 @@ pub fn clean_text(pipeline: &Pipeline, text: &str, decisions: &[Decision]) -> Cl
     }
 }
 
-/// Cleans a document on its own, deduplicating within it only: what a
-/// second run would do to a run's output.
-pub fn clean_alone(pipeline: &Pipeline, text: &str) -> String {
-    let doc = pipeline.clean(text);
-    let decisions = match pipeline.dedup() {
-        Some(dedup) => decide(dedup, &[pipeline.keys(&doc)]).remove(0),
-        None => Vec::new(),
+/// Extra rounds allowed for rules that feed each other to settle.
+const EXTRA_ROUNDS: usize = 3;
+
+/// Within-document decisions for `text` alone, as document `doc` of a run.
+fn within_document(pipeline: &Pipeline, text: &str, doc: u32) -> Vec<Decision> {
+    let Some(dedup) = pipeline.dedup() else {
+        return Vec::new();
     };
-    drop(doc);
-    clean_text(pipeline, text, &decisions).text
+    let cleaned = pipeline.clean(text);
+    let mut decisions = decide(dedup, &[pipeline.keys(&cleaned)]).remove(0);
+    for decision in &mut decisions {
+        decision.kept_doc = doc;
+    }
+    decisions
 }
 
+/// Cleans `text` with the run's `decisions`, then cleans the result on its
+/// own until a round changes nothing, so that a second run of scour finds
+/// nothing left to do. Rules can feed each other (dropping a duplicate can
+/// leave a paragraph between two list items, which then gets a bullet), and
+/// ruff's fix loop settles such chains the same way. Changes made in later
+/// rounds are recorded against the text of the round before. If the text
+/// still moves after the last round, that is a bug in scour: the error holds
+/// the diff of the last round.
+pub fn clean_settled(
+    pipeline: &Pipeline,
+    text: &str,
+    decisions: &[Decision],
+    doc: u32,
+    name: &str,
+) -> Result<CleanText, ApplyError> {
+    let mut cleaned = clean_text(pipeline, text, decisions);
+    for round in 0..=EXTRA_ROUNDS {
+        let decisions = within_document(pipeline, &cleaned.text, doc);
+        let next = clean_text(pipeline, &cleaned.text, &decisions);
+        if next.text == cleaned.text {
+            return Ok(cleaned);
+        }
+        if round == EXTRA_ROUNDS {
+            return Err(ApplyError::NotIdempotent {
+                diff: diff::unified(&cleaned.text, &next.text, name),
+            });
+        }
+        cleaned.text = next.text;
+        cleaned.changes.extend(next.changes);
+        cleaned.dropped.extend(next.dropped);
+    }
+    unreachable!("the loop returns on its last round")
+}
+
+/// Cleans one document on its own, deduplicating within it only: what
+/// `scour run` does to a single file.
+pub fn clean_alone(pipeline: &Pipeline, text: &str) -> Result<String, ApplyError> {
+    let decisions = within_document(pipeline, text, 0);
+    clean_settled(pipeline, text, &decisions, 0, "document").map(|c| c.text)
+}
+
+/// Decodes, cleans and encodes document `doc` of a run.
 pub fn apply_document(
     pipeline: &Pipeline,
     name: &str,
+    doc: u32,
     bytes: &[u8],
     decisions: &[Decision],
 ) -> Result<Applied, ApplyError> {
@@ -121,13 +179,7 @@ pub fn apply_document(
         dropped,
         marked,
         blocks,
-    } = clean_text(pipeline, &decoded.text, decisions);
-    let again = clean_alone(pipeline, &text);
-    if again != text {
-        return Err(ApplyError::NotIdempotent {
-            diff: diff::unified(&text, &again, name),
-        });
-    }
+    } = clean_settled(pipeline, &decoded.text, decisions, doc, name)?;
     let eol = pipeline.line_ending(decoded.first_eol);
     let has_newline = text.contains('\n');
     if has_newline && (decoded.mixed_eol || decoded.first_eol != eol) {

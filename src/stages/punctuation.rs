@@ -48,7 +48,22 @@ impl PunctuationNormalizer {
             match block.kind {
                 BlockKind::Code | BlockKind::Break => {}
                 BlockKind::Blank => {}
-                _ => self.clean_block(block, changes),
+                _ => {
+                    // Rules feed each other (a straightened quote can end a
+                    // mojibake sequence); repeat until a pass changes
+                    // nothing, as a second run would. Clean blocks take one.
+                    for _ in 0..4 {
+                        let before = changes.len();
+                        self.clean_block(block, changes);
+                        if changes.len() == before {
+                            break;
+                        }
+                    }
+                    // A line of only invisible characters is a blank line now.
+                    if block.text.trim().is_empty() {
+                        block.kind = BlockKind::Blank;
+                    }
+                }
             }
         }
         if self.config.bullets {
@@ -67,11 +82,8 @@ impl PunctuationNormalizer {
         // Pure ASCII text has no mojibake, is already NFC/NFKC and has no
         // curly quotes or odd spaces: skip those scans outright.
         let ascii = text.is_ascii();
-        if c.mojibake && !ascii {
-            rewrite(text, Rule::PunctuationMojibake, line, changes, mojibake);
-        }
         if !ascii {
-            match c.unicode {
+            let normalize = |text: &mut Cow<'_, str>, changes: &mut Vec<Change>| match c.unicode {
                 UnicodeForm::Nfc => {
                     rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
                         normalize_form(t, e, false);
@@ -83,7 +95,36 @@ impl PunctuationNormalizer {
                     })
                 }
                 UnicodeForm::Keep => {}
+            };
+            // Normal form first, so mojibake sees `é` as a second run will;
+            // again after a repair, whose characters may not be normal.
+            normalize(text, changes);
+            // Repeated: text encoded twice (`Ã¢â‚¬â„¢`) needs two repairs,
+            // and a repair can complete a sequence a second run would fix.
+            let mut rounds = 0;
+            while c.mojibake && rounds < 4 {
+                let before = changes.len();
+                rewrite(text, Rule::PunctuationMojibake, line, changes, mojibake);
+                if changes.len() == before {
+                    break;
+                }
+                normalize(text, changes);
+                rounds += 1;
             }
+        }
+        // White space first: the rules after it look at what surrounds a
+        // character, and must see it as a second run would.
+        if c.whitespace {
+            rewrite(text, Rule::PunctuationSpaces, line, changes, |t, e| {
+                unprotected(t, e, odd_spaces)
+            });
+            rewrite(
+                text,
+                Rule::PunctuationTrailingSpace,
+                line,
+                changes,
+                trailing_space,
+            );
         }
         match c.quotes {
             QuoteStyle::Straight if !ascii => {
@@ -103,6 +144,18 @@ impl PunctuationNormalizer {
         if c.dashes {
             rewrite(text, Rule::PunctuationDashes, line, changes, dashes);
         }
+        // Before ellipses: removing the spaces in `. . .` makes `...`.
+        if c.space_before_punctuation {
+            rewrite(
+                text,
+                Rule::PunctuationSpaceBeforePunct,
+                line,
+                changes,
+                |t, e| {
+                    unprotected(t, e, space_before_punct);
+                },
+            );
+        }
         match c.ellipsis {
             EllipsisStyle::Dots if !ascii => {
                 rewrite(text, Rule::PunctuationEllipsis, line, changes, |t, e| {
@@ -119,29 +172,6 @@ impl PunctuationNormalizer {
                 })
             }
             _ => {}
-        }
-        if c.whitespace {
-            rewrite(text, Rule::PunctuationSpaces, line, changes, |t, e| {
-                unprotected(t, e, odd_spaces)
-            });
-            rewrite(
-                text,
-                Rule::PunctuationTrailingSpace,
-                line,
-                changes,
-                trailing_space,
-            );
-        }
-        if c.space_before_punctuation {
-            rewrite(
-                text,
-                Rule::PunctuationSpaceBeforePunct,
-                line,
-                changes,
-                |t, e| {
-                    unprotected(t, e, space_before_punct);
-                },
-            );
         }
     }
 }
@@ -285,7 +315,14 @@ fn mojibake(text: &str, edits: &mut Vec<Edit>) {
                     (0x80..=0xbf).contains(&b)
                 })
         });
-        let decoded = continuation_ok
+        // `é“”` is a word in quotes far more often than a CJK character.
+        let quotes_only = needed > 1
+            && (1..=needed).all(|k| {
+                chars
+                    .get(i + k)
+                    .is_some_and(|&(_, ch)| matches!(ch, '‘' | '’' | '“' | '”'))
+            });
+        let decoded = (continuation_ok && !quotes_only)
             .then(|| std::str::from_utf8(&bytes[..=needed]).ok())
             .flatten()
             .and_then(|s| s.chars().next())
@@ -393,39 +430,39 @@ fn odd_space(c: char) -> Option<&'static str> {
 }
 
 /// Odd spaces to plain ones, invisible characters out, and runs of spaces
-/// inside a line to one. A line's leading indentation is kept as it is.
+/// inside a line to one. A run is every space-like or invisible character
+/// in a row, so `a \u{200b} b` becomes `a b`, not `a  b`. A line's leading
+/// indentation is kept; plain spaces and tabs at its end are left to the
+/// trailing-space rule.
 fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     let mut line_start = 0;
     for line in text.split('\n') {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
         let body = &line[indent..];
         let base = line_start + indent;
-        let mut run: Option<(usize, bool)> = None; // (start, already canonical)
-        let mut iter = body.char_indices().peekable();
-        while let Some((i, c)) = iter.next() {
-            let space = c == ' ' || odd_space(c) == Some(" ");
-            if space {
-                match run {
-                    None => run = Some((i, c == ' ')),
-                    Some((s, _)) => run = Some((s, false)),
-                }
-                if iter.peek().is_none() {
-                    // Trailing spaces belong to the trailing-space rule.
-                    if let Some((s, false)) = run {
-                        if !body[s..].chars().all(|ch| ch == ' ' || ch == '\t') {
-                            edits.push(Edit::new(base + s..base + body.len(), " "));
-                        }
-                    }
-                }
+        let mut run: Option<usize> = None;
+        let mut chars = body.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let in_run = c == ' ' || odd_space(c).is_some();
+            if in_run && run.is_none() {
+                run = Some(i);
+            }
+            let run_end = match chars.peek() {
+                None if in_run => Some(body.len()),
+                Some(&(next, n)) if in_run && n != ' ' && odd_space(n).is_none() => Some(next),
+                _ => None,
+            };
+            let (Some(start), Some(end)) = (run, run_end) else {
                 continue;
-            }
-            if let Some((s, canonical)) = run.take() {
-                if !canonical {
-                    edits.push(Edit::new(base + s..base + i, " "));
-                }
-            }
-            if let Some("") = odd_space(c) {
-                edits.push(Edit::new(base + i..base + i + c.len_utf8(), ""));
+            };
+            run = None;
+            let stretch = &body[start..end];
+            let spaced = stretch.chars().any(|c| odd_space(c) != Some(""));
+            let at_line_end = end == body.len();
+            let plain_tail = at_line_end && stretch.bytes().all(|b| b == b' ' || b == b'\t');
+            let with = if !spaced || at_line_end { "" } else { " " };
+            if stretch != with && !plain_tail {
+                edits.push(Edit::new(base + start..base + end, with));
             }
         }
         line_start += line.len() + 1;
@@ -462,6 +499,11 @@ fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
         {
             continue;
         }
+        // `- .` and `# .` hold a dot; their space belongs to the marker.
+        let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+        if is_marker(text[line_start..start].trim_start()) {
+            continue;
+        }
         // `...` after a space is a pause, `.5` a number, `.NET` a name.
         let after = bytes.get(i + 1).copied();
         let ends_word = match after {
@@ -473,6 +515,20 @@ fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
             edits.push(Edit::new(start..i, ""));
         }
     }
+}
+
+/// A list or heading marker alone: `-`, `•`, `12.`, `3)`, `##`.
+fn is_marker(prefix: &str) -> bool {
+    let hashes = prefix.bytes().take_while(|&b| b == b'#').count();
+    if hashes > 0 {
+        return hashes == prefix.len() && hashes <= 6;
+    }
+    if matches!(prefix, "-" | "*" | "+" | "•" | "・" | "‣") {
+        return true;
+    }
+    prefix
+        .strip_suffix(['.', ')'])
+        .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The bullet symbols this document's list items use.
@@ -606,7 +662,8 @@ fn repair_missing_bullets(doc: &mut Document<'_>) {
         }
         let prefix = doc.blocks[i - 1].text[..prev.content].to_owned();
         let block = &mut doc.blocks[i];
-        if block.text.starts_with([' ', '\t']) {
+        // An indented line continues something; a bare `-` is an empty item.
+        if block.text.starts_with([' ', '\t']) || is_marker(block.text.trim()) {
             continue;
         }
         rewrite(
@@ -633,8 +690,8 @@ fn tidy_blank_lines(doc: &mut Document<'_>) {
             i += 1;
             continue;
         }
-        let at_edge = i == 0 || i + 1 == blocks.len();
-        if at_edge {
+        let redundant = i == 0 || i + 1 == blocks.len() || blocks[i - 1].kind == BlockKind::Blank;
+        if redundant {
             let block = blocks.remove(i);
             changes.push(Change {
                 rule: Rule::PunctuationBlankLines,
@@ -656,6 +713,16 @@ fn tidy_blank_lines(doc: &mut Document<'_>) {
         }
         i += 1;
     }
+    // Removing a trailing blank can leave another one at the end.
+    while blocks.last().is_some_and(|b| b.kind == BlockKind::Blank) {
+        let block = blocks.pop().expect("checked non-empty");
+        changes.push(Change {
+            rule: Rule::PunctuationBlankLines,
+            line: block.line,
+            before: format!("{}\n", block.text),
+            after: String::new(),
+        });
+    }
     if !doc.final_newline && !blocks.is_empty() {
         doc.final_newline = true;
         changes.push(Change {
@@ -666,6 +733,9 @@ fn tidy_blank_lines(doc: &mut Document<'_>) {
             before: String::new(),
             after: "\n".to_owned(),
         });
+    }
+    if blocks.is_empty() {
+        doc.final_newline = true;
     }
 }
 

@@ -1,0 +1,406 @@
+//! The command line through the built binary: exit codes, messages, files.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn scour(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("scour").unwrap();
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE");
+    cmd
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+const DIRTY: &str = "Minister MOTEGI said “yes” .\n\n\nThe end.\n";
+const CLEAN: &str = "Minister Motegi said \"yes\".\n\nThe end.\n";
+
+#[test]
+fn run_writes_a_mirrored_tree_summary_and_diffs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/a/doc.txt", DIRTY);
+    write(dir.path(), "in/b.md", CLEAN);
+    write(dir.path(), "in/skip.log", "not included");
+    scour(dir.path())
+        .args(["run", "in", "--output", "out"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("2 documents, 1 changed"));
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("a/doc.txt")).unwrap(),
+        CLEAN
+    );
+    assert_eq!(std::fs::read_to_string(out.join("b.md")).unwrap(), CLEAN);
+    assert!(!out.join("skip.log").exists());
+    let diff = std::fs::read_to_string(out.join("diffs/a/doc.txt.diff")).unwrap();
+    assert!(
+        diff.contains("# in/a/doc.txt:1: names.capitals: \"MOTEGI\" → \"Motegi\""),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-Minister MOTEGI said “yes” .\n")
+            && diff.contains("\n+Minister Motegi said \"yes\".\n"),
+        "{diff}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["documents"]["changed"], 1);
+    assert_eq!(summary["rules"]["punctuation.quotes"], 2);
+    // The input is never modified.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("in/a/doc.txt")).unwrap(),
+        DIRTY
+    );
+}
+
+#[test]
+fn a_file_argument_lands_under_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "deep/er/note.txt", DIRTY);
+    scour(dir.path())
+        .args(["run", "deep/er/note.txt", "-o", "out"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/note.txt")).unwrap(),
+        CLEAN
+    );
+}
+
+#[test]
+fn check_exits_0_on_clean_and_1_with_a_diff_on_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "clean/a.txt", CLEAN);
+    write(dir.path(), "dirty/a.txt", DIRTY);
+    scour(dir.path())
+        .args(["check", "clean"])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr(predicate::str::contains("1 file already clean"));
+    scour(dir.path())
+        .args(["check", "dirty"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "--- a/dirty/a.txt\n+++ b/dirty/a.txt",
+        ))
+        .stdout(predicate::str::contains(
+            "dirty/a.txt:1: punctuation.quotes: \"“\" → \"\\\"\"",
+        ))
+        .stderr(predicate::str::contains("1 of 1 file would change"));
+    // check writes nothing.
+    assert!(!dir.path().join("output").exists());
+}
+
+#[test]
+fn check_json_is_machine_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", DIRTY);
+    let out = scour(dir.path())
+        .args(["check", "a.txt", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["files"][0]["status"], "changed");
+    let rules: Vec<&str> = report["files"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "punctuation.quotes",
+            "punctuation.quotes",
+            "punctuation.space-before-punct",
+            "names.capitals",
+            "punctuation.blank-lines"
+        ]
+    );
+    assert_eq!(report["summary"]["documents"]["total"], 1);
+}
+
+#[test]
+fn run_output_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/a.txt", DIRTY);
+    write(dir.path(), "in/b.txt", "x\r\ny  \r\n\u{feff}");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .success();
+    scour(dir.path()).args(["check", "out"]).assert().code(0);
+}
+
+#[test]
+fn config_errors_name_the_key_the_line_and_the_allowed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pipeline.toml",
+        "[[stages]]\nkind = \"punctuation\"\nquotse = \"curly\"\n",
+    );
+    scour(dir.path())
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pipeline.toml"))
+        .stderr(predicate::str::contains("line 3"))
+        .stderr(predicate::str::contains("quotse"))
+        .stderr(predicate::str::contains("`quotes`"));
+    write(dir.path(), "bad.toml", "[output]\neol = \"cr\"\n");
+    scour(dir.path())
+        .args(["run", "--config", "bad.toml"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("line 2")
+                .and(predicate::str::contains("`lf`, `crlf`, `preserve`")),
+        );
+}
+
+#[test]
+fn config_is_found_in_a_parent_and_its_paths_are_relative_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pipeline.toml",
+        "[input]\npaths = [\"docs\"]\n[output]\ndir = \"cleaned\"\n[[stages]]\nkind = \"segment\"\n[[stages]]\nkind = \"punctuation\"\nquotes = \"keep\"\n",
+    );
+    write(dir.path(), "docs/a.txt", DIRTY);
+    std::fs::create_dir_all(dir.path().join("nested/deeper")).unwrap();
+    scour(&dir.path().join("nested/deeper")).assert().success();
+    let cleaned = std::fs::read_to_string(dir.path().join("cleaned/a.txt")).unwrap();
+    // quotes = "keep" came from the parent's config; names did not run.
+    assert_eq!(cleaned, "Minister MOTEGI said “yes”.\n\nThe end.\n");
+}
+
+#[test]
+fn bad_input_is_reported_with_path_and_line_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/a-bad.txt", b"fine\nalso fine\nbro\xffken\n");
+    write(dir.path(), "in/b-binary.txt", b"PK\x03\x04\x00\x00binary");
+    write(dir.path(), "in/c-good.txt", DIRTY);
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "in/a-bad.txt:3: invalid UTF-8 (byte 0xff at column 4)",
+        ))
+        .stderr(predicate::str::contains("in/b-binary.txt:1: binary file"));
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("c-good.txt")).unwrap(),
+        CLEAN
+    );
+    // Nothing lost: the bad files are kept byte for byte under rejected/.
+    assert_eq!(
+        std::fs::read(out.join("rejected/a-bad.txt")).unwrap(),
+        b"fine\nalso fine\nbro\xffken\n"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["errors"][0]["path"], "in/a-bad.txt");
+    assert_eq!(summary["errors"][0]["line"], 3);
+    assert_eq!(summary["documents"]["failed"], 2);
+    // check treats bad input as an error, not as a change.
+    scour(dir.path()).args(["check", "in"]).assert().code(2);
+}
+
+#[test]
+fn a_missing_path_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    scour(dir.path())
+        .args(["run", "nope", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nope: cannot read"));
+}
+
+#[test]
+fn line_endings_bom_and_odd_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/crlf.txt", "one\r\ntwo\r\n");
+    write(dir.path(), "in/cr.txt", "one\rtwo\r");
+    write(dir.path(), "in/mixed.txt", "one\r\ntwo\nthree\r");
+    write(dir.path(), "in/bom.txt", "\u{feff}one  \n");
+    write(dir.path(), "in/empty.txt", "");
+    write(dir.path(), "in/blank.txt", " \n\n");
+    write(dir.path(), "in/no-newline.txt", "one");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .success();
+    let read = |name: &str| std::fs::read(dir.path().join("out").join(name)).unwrap();
+    assert_eq!(read("crlf.txt"), b"one\ntwo\n");
+    assert_eq!(read("cr.txt"), b"one\ntwo\n");
+    assert_eq!(read("mixed.txt"), b"one\ntwo\nthree\n");
+    assert_eq!(
+        read("bom.txt"),
+        "\u{feff}one\n".as_bytes(),
+        "BOM kept on write"
+    );
+    assert_eq!(read("empty.txt"), b"");
+    assert_eq!(read("blank.txt"), b"");
+    assert_eq!(read("no-newline.txt"), b"one\n");
+
+    write(dir.path(), "crlf.toml", "[output]\neol = \"crlf\"\n");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out2", "--config", "crlf.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(dir.path().join("out2/mixed.txt")).unwrap(),
+        b"one\r\ntwo\r\nthree\r\n"
+    );
+    write(dir.path(), "keep.toml", "[output]\neol = \"preserve\"\n");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out3", "--config", "keep.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(dir.path().join("out3/crlf.txt")).unwrap(),
+        b"one\r\ntwo\r\n"
+    );
+    scour(dir.path())
+        .args(["check", "in/crlf.txt", "--config", "keep.toml"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn duplicates_across_files_follow_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let para = "This paragraph is long enough to be deduplicated across files.\n";
+    write(dir.path(), "in/b.txt", format!("B intro line.\n{para}"));
+    write(dir.path(), "in/a.txt", format!("{para}{para}"));
+    write(dir.path(), "drop.toml", "[[stages]]\nkind = \"segment\"\n[[stages]]\nkind = \"dedup\"\nacross-documents = \"drop\"\n");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out", "--config", "drop.toml", "-j", "8"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/a.txt")).unwrap(),
+        para
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/b.txt")).unwrap(),
+        "B intro line.\n"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    let dropped = summary["dropped"].as_array().unwrap();
+    assert_eq!(dropped.len(), 2);
+    assert_eq!(dropped[0]["doc"], "in/a.txt");
+    assert_eq!(dropped[0]["scope"], "document");
+    assert_eq!(dropped[1]["doc"], "in/b.txt");
+    assert_eq!(dropped[1]["kept_doc"], "in/a.txt");
+    assert_eq!(dropped[1]["kept_line"], 1);
+    assert_eq!(dropped[1]["scope"], "corpus");
+}
+
+#[test]
+fn output_never_escapes_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/sub/a.txt", DIRTY);
+    std::fs::create_dir_all(dir.path().join("out")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("out/sub")).unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("leaves the output folder"));
+    assert!(std::fs::read_dir(elsewhere.path())
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+#[test]
+fn symlinks_leaving_the_input_root_are_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = tempfile::tempdir().unwrap();
+    write(secret.path(), "secret.txt", "do not read");
+    write(dir.path(), "in/a.txt", CLEAN);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        secret.path().join("secret.txt"),
+        dir.path().join("in/link.txt"),
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .success();
+    assert!(!dir.path().join("out/link.txt").exists());
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", DIRTY);
+    let plain = scour(dir.path())
+        .args(["check", "a.txt"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        !plain.contains(&0x1b),
+        "no escape codes when piped or with NO_COLOR"
+    );
+    let mut cmd = Command::cargo_bin("scour").unwrap();
+    let coloured = cmd
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .args(["check", "a.txt", "--color", "always"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(coloured.contains(&0x1b));
+}
+
+#[test]
+fn usage_errors_exit_2_and_rules_lists_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    scour(dir.path()).arg("frobnicate").assert().code(2);
+    scour(dir.path())
+        .args(["check", "--format", "xml"])
+        .assert()
+        .code(2);
+    scour(dir.path()).arg("rules").assert().success().stdout(
+        predicate::str::contains("dedup.exact").and(predicate::str::contains("names.order")),
+    );
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", DIRTY);
+    scour(dir.path())
+        .args(["run", "a.txt", "-o", "out", "--quiet"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+}

@@ -1,0 +1,7 @@
+//! Integration tests, one binary: snapshots per stage × fixture, the sample
+//! run, properties, and the command line through the built binary.
+
+mod cli;
+mod properties;
+mod sample;
+mod snapshots;

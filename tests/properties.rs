@@ -1,0 +1,185 @@
+//! Property tests of the guarantees: idempotence, nothing lost without a
+//! record, equal keys for equal normalized text, no panic on any input, and
+//! identical bytes whatever the thread count.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use scour::config::Config;
+use scour::phases::apply::{apply_document, clean_alone, ApplyError};
+use scour::phases::decide::decide;
+use scour::pipeline::Pipeline;
+use scour::stages::dedup::block_key;
+
+/// Pieces real dumps are made of, including every defect a rule targets.
+fn piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-z]{1,8}".prop_map(|w| format!("{w} ")),
+        2 => "[A-Z][a-z]{2,7}".prop_map(|w| format!("{w} ")),
+        2 => "[A-Z]{2,7}".prop_map(|w| format!("{w} ")),
+        1 => Just("Minister ".to_owned()),
+        1 => Just("Mr. ".to_owned()),
+        1 => Just("H.E. ".to_owned()),
+        1 => Just("the ".to_owned()),
+        1 => Just("TPP11 ".to_owned()),
+        2 => prop::sample::select(vec![
+            "“", "”", "‘", "’", "\"", "'", "„", "«", "»", "—", "–", "-", "--", " -- ", "…", "...", ". ", ", ", " ,",
+            " .", "! ", "? ", ": ", "\u{a0}", "\u{2009}", "\u{200b}", "\u{ad}", "\t", "  ", "â€™", "Ã©", "Â£", "ß“",
+            "e\u{301}", "ﬁ", "Ｔ", "`", "``", "https://x.org/a?b=“c” ", "a@b.org ", "www.ex.com. ",
+        ])
+        .prop_map(str::to_owned),
+        2 => prop::sample::select(vec![
+            "\n", "\n\n", "\n\n\n", "\n- ", "\n* ", "\n• ", "\n1. ", ". - ", "\n# ", "\n```\n", "\n    ", "\n---\n",
+            " \n", "\r\n", "\r",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn document() -> impl Strategy<Value = String> {
+    prop::collection::vec(piece(), 0..80).prop_map(|pieces| pieces.concat())
+}
+
+/// A document with some of its lines repeated, so dedup has work.
+fn document_with_repeats() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec("[A-Za-z“”’ ,.]{30,60}", 1..6),
+        prop::collection::vec(0usize..6, 0..12),
+        document(),
+    )
+        .prop_map(|(lines, order, noise)| {
+            let mut out = String::new();
+            for i in order {
+                out.push_str(&lines[i % lines.len()]);
+                out.push('\n');
+            }
+            out.push_str(&noise);
+            out
+        })
+}
+
+fn pipelines() -> Vec<Pipeline> {
+    let mut curly = Config::default();
+    for stage in &mut curly.stages {
+        match stage {
+            scour::config::StageConfig::Punctuation(p) => {
+                p.quotes = scour::config::QuoteStyle::Curly;
+                p.ellipsis = scour::config::EllipsisStyle::Character;
+                p.unicode = scour::config::UnicodeForm::Nfkc;
+            }
+            scour::config::StageConfig::Names(n) => n.order = scour::config::NameOrder::GivenFirst,
+            _ => {}
+        }
+    }
+    let line_mode = Config::parse("[[stages]]\nkind = \"segment\"\nmode = \"line\"\n[[stages]]\nkind = \"dedup\"\nmin-chars = 1\n[[stages]]\nkind = \"punctuation\"\n", "line").unwrap();
+    vec![
+        Pipeline::new(Config::default()),
+        Pipeline::new(curly),
+        Pipeline::new(line_mode),
+    ]
+}
+
+/// What the decide phase would say about `text` alone.
+fn decisions_for(pipeline: &Pipeline, text: &str) -> Vec<scour::phases::decide::Decision> {
+    let decoded = scour::document::decode(text.as_bytes()).unwrap();
+    let doc = pipeline.clean(&decoded.text);
+    pipeline
+        .dedup()
+        .map(|d| decide(d, &[pipeline.keys(&doc)]).remove(0))
+        .unwrap_or_default()
+}
+
+fn non_space_counts(text: &str) -> HashMap<char, i64> {
+    let mut counts = HashMap::new();
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        *counts.entry(c).or_default() += 1;
+    }
+    counts
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn cleaning_twice_equals_cleaning_once(text in document()) {
+        for pipeline in pipelines() {
+            let once = clean_alone(&pipeline, &text.replace('\r', "\n")).unwrap();
+            let twice = clean_alone(&pipeline, &once).unwrap();
+            prop_assert_eq!(&twice, &once, "config {:?}", pipeline.config().stages);
+        }
+    }
+
+    #[test]
+    fn apply_never_reports_an_idempotence_bug(text in document_with_repeats()) {
+        for pipeline in pipelines() {
+            let decisions = decisions_for(&pipeline, &text);
+            let result = apply_document(&pipeline, "doc", 0, text.as_bytes(), &decisions);
+            prop_assert!(!matches!(result, Err(ApplyError::NotIdempotent { .. })), "{:?}", result.err());
+        }
+    }
+
+    /// Every non-space character of the input is in the output, or was
+    /// taken out by a recorded change (a rewrite's `before`, a dropped block).
+    #[test]
+    fn nothing_is_lost_without_a_record(text in document_with_repeats()) {
+        for pipeline in pipelines() {
+            let decisions = decisions_for(&pipeline, &text);
+            let applied = apply_document(&pipeline, "doc", 0, text.as_bytes(), &decisions).unwrap();
+            let mut expected = non_space_counts(&applied.original);
+            for change in &applied.changes {
+                for (c, n) in non_space_counts(&change.before) {
+                    *expected.entry(c).or_default() -= n;
+                }
+                for (c, n) in non_space_counts(&change.after) {
+                    *expected.entry(c).or_default() += n;
+                }
+            }
+            expected.retain(|_, n| *n != 0);
+            prop_assert_eq!(expected, non_space_counts(&applied.text));
+        }
+    }
+
+    #[test]
+    fn equal_normalized_text_gives_equal_keys(words in prop::collection::vec("[a-zA-Zé]{1,10}", 1..20), seps in prop::collection::vec(prop::sample::select(vec![" ", "  ", "\t", "\n", "\u{a0}", " \n "]), 20)) {
+        let plain = words.join(" ");
+        let mut spaced = String::from("  ");
+        for (i, w) in words.iter().enumerate() {
+            let w = if i % 2 == 0 { w.to_uppercase() } else { w.to_lowercase() };
+            spaced.push_str(&w);
+            spaced.push_str(seps[i]);
+        }
+        prop_assert_eq!(block_key(&plain), block_key(&spaced));
+    }
+
+    #[test]
+    fn no_panic_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let pipeline = Pipeline::new(Config::default());
+        let _ = apply_document(&pipeline, "doc", 0, &bytes, &[]);
+    }
+
+    #[test]
+    fn no_panic_on_any_text(text in "\\PC{0,300}") {
+        let pipeline = Pipeline::new(Config::default());
+        let once = clean_alone(&pipeline, &text).unwrap();
+        prop_assert_eq!(clean_alone(&pipeline, &once).unwrap(), once);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A corpus in a folder, run with 1 and with 8 threads: same bytes.
+    #[test]
+    fn thread_count_never_changes_the_output(docs in prop::collection::vec(document_with_repeats(), 1..12)) {
+        let input = tempfile::tempdir().unwrap();
+        for (i, doc) in docs.iter().enumerate() {
+            std::fs::write(input.path().join(format!("doc{i:02}.txt")), doc).unwrap();
+        }
+        let pipeline = Pipeline::new(Config::default());
+        let one = tempfile::tempdir().unwrap();
+        let eight = tempfile::tempdir().unwrap();
+        crate::sample::run_into(&pipeline, &[input.path().to_path_buf()], one.path(), 1);
+        crate::sample::run_into(&pipeline, &[input.path().to_path_buf()], eight.path(), 8);
+        prop_assert_eq!(crate::sample::tree(one.path()), crate::sample::tree(eight.path()));
+    }
+}
