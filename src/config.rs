@@ -186,6 +186,8 @@ pub enum Policy {
     Keep,
 }
 
+/// Each rule is a switch in `pipeline.toml`, so the bools mirror the file.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PunctuationConfig {
@@ -470,11 +472,7 @@ impl Config {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
 }
 
 /// Takes the value of an optional key, or the stage's default.

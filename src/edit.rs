@@ -33,8 +33,8 @@ impl Edit {
 /// Applies the edits `scan` proposes for `text`, recording each one.
 /// Edits must be sorted and must not overlap; an edit that does not change
 /// anything is not recorded. `first_line` is the block's original line.
-pub fn rewrite<'a>(
-    text: &mut Cow<'a, str>,
+pub fn rewrite(
+    text: &mut Cow<'_, str>,
     rule: Rule,
     first_line: u32,
     changes: &mut Vec<Change>,
@@ -108,31 +108,6 @@ impl Protected {
         self.ranges
             .get(i)
             .is_some_and(|r| r.start < range.end.max(range.start + 1))
-    }
-
-    /// The unprotected stretches of `text`, each with its byte offset.
-    pub fn gaps<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
-        let mut at = 0;
-        let mut ranges = self.ranges.iter();
-        std::iter::from_fn(move || loop {
-            if at > text.len() {
-                return None;
-            }
-            match ranges.next() {
-                Some(r) => {
-                    let gap = (at, &text[at..r.start]);
-                    at = r.end;
-                    if !gap.1.is_empty() {
-                        return Some(gap);
-                    }
-                }
-                None => {
-                    let gap = (at, &text[at..]);
-                    at = text.len() + 1;
-                    return (!gap.1.is_empty()).then_some(gap);
-                }
-            }
-        })
     }
 }
 
@@ -299,13 +274,15 @@ mod tests {
     }
 
     #[test]
-    fn gaps_skip_protected_ranges() {
-        let text = "a http://x.y b";
-        let p = Protected::find(text);
-        let gaps: Vec<_> = p.gaps(text).collect();
-        assert_eq!(gaps, [(0, "a "), (12, " b")]);
+    fn overlaps_is_exact_at_the_edges() {
+        let p = Protected::find("a http://x.y b");
         assert!(p.overlaps(&(3..4)));
         assert!(!p.overlaps(&(12..13)));
+        assert!(!p.overlaps(&(0..2)));
+        assert!(
+            p.overlaps(&(2..2)),
+            "an insertion at a span's start touches it"
+        );
     }
 
     #[test]

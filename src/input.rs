@@ -89,109 +89,114 @@ pub fn discover(
     respect_ignore: bool,
 ) -> Inputs {
     let skip = skip.and_then(|s| s.canonicalize().ok());
-    let mut inputs = Inputs::default();
+    let mut errors = Vec::new();
     // Keyed by output path: two inputs must never write the same file.
     let mut by_output: BTreeMap<PathBuf, Source> = BTreeMap::new();
-    let mut add = |source: Source, errors: &mut Vec<Skipped>| {
-        if let Some(existing) = by_output.get(&source.output) {
-            if existing.path != source.path {
-                errors.push(Skipped {
-                    path: source.name.clone(),
-                    message: format!(
-                        "would be written to {} like {}; give the folders one at a time",
-                        source.output.display(),
-                        existing.name
-                    ),
-                });
-            }
-            return;
-        }
-        by_output.insert(source.output.clone(), source);
-    };
+    let mut found = Vec::new();
     for root in paths {
-        let metadata = match std::fs::metadata(root) {
-            Ok(m) => m,
+        match std::fs::metadata(root) {
+            Err(err) => errors.push(Skipped {
+                path: display(root),
+                message: format!("cannot read: {err}"),
+            }),
+            Ok(metadata) if metadata.is_file() => {
+                if let Some(file_name) = root.file_name() {
+                    found.push(Source {
+                        path: root.clone(),
+                        name: display(root),
+                        output: PathBuf::from(file_name),
+                    });
+                }
+            }
+            Ok(_) => walk_folder(
+                root,
+                filter,
+                skip.as_deref(),
+                respect_ignore,
+                &mut found,
+                &mut errors,
+            ),
+        }
+    }
+    for source in found {
+        match by_output.get(&source.output) {
+            Some(existing) if existing.path != source.path => errors.push(Skipped {
+                path: source.name.clone(),
+                message: format!(
+                    "would be written to {} like {}; give the folders one at a time",
+                    source.output.display(),
+                    existing.name
+                ),
+            }),
+            Some(_) => {}
+            None => {
+                by_output.insert(source.output.clone(), source);
+            }
+        }
+    }
+    let mut sources: Vec<Source> = by_output.into_values().collect();
+    sources.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Inputs { sources, errors }
+}
+
+/// The files under `root` that the filter wants, mirrored from `root`.
+fn walk_folder(
+    root: &Path,
+    filter: &Filter,
+    skip: Option<&Path>,
+    respect_ignore: bool,
+    found: &mut Vec<Source>,
+    errors: &mut Vec<Skipped>,
+) {
+    let canonical_root = root.canonicalize().ok();
+    let walker = ignore::WalkBuilder::new(root)
+        .follow_links(true)
+        .git_ignore(respect_ignore)
+        .git_global(respect_ignore)
+        .git_exclude(respect_ignore)
+        .ignore(respect_ignore)
+        .parents(respect_ignore)
+        .sort_by_file_name(std::cmp::Ord::cmp)
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
             Err(err) => {
-                inputs.errors.push(Skipped {
+                errors.push(Skipped {
                     path: display(root),
-                    message: format!("cannot read: {err}"),
+                    message: err.to_string(),
                 });
                 continue;
             }
         };
-        if metadata.is_file() {
-            let Some(file_name) = root.file_name() else {
-                continue;
-            };
-            add(
-                Source {
-                    path: root.clone(),
-                    name: display(root),
-                    output: PathBuf::from(file_name),
-                },
-                &mut inputs.errors,
-            );
+        let path = entry.path();
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
-        let canonical_root = root.canonicalize().ok();
-        let walker = ignore::WalkBuilder::new(root)
-            .follow_links(true)
-            .git_ignore(respect_ignore)
-            .git_global(respect_ignore)
-            .git_exclude(respect_ignore)
-            .ignore(respect_ignore)
-            .parents(respect_ignore)
-            .sort_by_file_name(std::cmp::Ord::cmp)
-            .build();
-        for entry in walker {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(err) => {
-                    inputs.errors.push(Skipped {
-                        path: display(root),
-                        message: err.to_string(),
-                    });
-                    continue;
-                }
-            };
-            let path = entry.path();
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            // Links are followed only while they stay inside the root; the
-            // output folder is never read back in.
-            if entry.path_is_symlink() || skip.is_some() {
-                let Ok(target) = path.canonicalize() else {
-                    continue;
-                };
-                let outside = canonical_root
-                    .as_ref()
-                    .is_none_or(|r| !target.starts_with(r));
-                if outside || skip.as_ref().is_some_and(|s| target.starts_with(s)) {
-                    continue;
-                }
-            }
-            let Ok(relative) = path.strip_prefix(root) else {
+        // Links are followed only while they stay inside the root; the
+        // output folder is never read back in.
+        if entry.path_is_symlink() || skip.is_some() {
+            let Ok(target) = path.canonicalize() else {
                 continue;
             };
-            if !is_contained(relative) || !filter.wants(relative) {
+            let outside = canonical_root
+                .as_ref()
+                .is_none_or(|r| !target.starts_with(r));
+            if outside || skip.is_some_and(|s| target.starts_with(s)) {
                 continue;
             }
-            add(
-                Source {
-                    path: path.to_path_buf(),
-                    name: display(path),
-                    output: relative.to_path_buf(),
-                },
-                &mut inputs.errors,
-            );
+        }
+        let Ok(relative) = path.strip_prefix(root) else {
+            continue;
+        };
+        if is_contained(relative) && filter.wants(relative) {
+            found.push(Source {
+                path: path.to_path_buf(),
+                name: display(path),
+                output: relative.to_path_buf(),
+            });
         }
     }
-    inputs.sources = by_output.into_values().collect();
-    inputs
-        .sources
-        .sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    inputs
 }
 
 #[cfg(test)]

@@ -81,10 +81,10 @@ impl Pipeline {
     pub fn clean<'a>(&self, text: &'a str) -> Document<'a> {
         let mut doc = match &self.segmenter {
             Some(segmenter) => {
-                let segmented = segmenter.segment(text);
+                let parts = segmenter.segment(text);
                 Document {
-                    blocks: segmented.blocks,
-                    final_newline: segmented.final_newline,
+                    blocks: parts.blocks,
+                    final_newline: parts.final_newline,
                     changes: Vec::new(),
                 }
             }

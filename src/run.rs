@@ -15,7 +15,7 @@ use crate::config::NORMALIZATION_VERSION;
 use crate::diff;
 use crate::document::Change;
 use crate::input::{is_contained, Inputs, Source};
-use crate::phases::apply::{apply_document, Applied, ApplyError};
+use crate::phases::apply::{apply_document, Applied, ApplyError, DedupBlock};
 use crate::phases::decide::{decide, Decision};
 use crate::phases::index::{content_hash, index_document, DocIndex};
 use crate::pipeline::Pipeline;
@@ -128,7 +128,7 @@ struct Finished {
 /// Runs the pipeline over `inputs` with `jobs` threads.
 pub fn run(
     pipeline: &Pipeline,
-    inputs: Inputs,
+    inputs: &Inputs,
     mode: &Mode,
     jobs: usize,
     progress: &dyn Progress,
@@ -217,7 +217,7 @@ pub fn run(
             .collect()
     });
 
-    let outcome = summarize(sources, finished, &inputs, mode);
+    let outcome = summarize(sources, finished, inputs, mode);
     if let Mode::Write { dir, reports: true } = mode {
         let mut json = serde_json::to_vec_pretty(&outcome.summary).expect("summary serializes");
         json.push(b'\n');
@@ -301,10 +301,12 @@ fn finish(
                 ));
             }
             if *reports && applied.changed {
-                let mut text = diff::explain(&source.name, &applied.changes)
-                    .lines()
-                    .map(|l| format!("# {l}\n"))
-                    .collect::<String>();
+                let mut text = String::new();
+                for line in diff::explain(&source.name, &applied.changes).lines() {
+                    text.push_str("# ");
+                    text.push_str(line);
+                    text.push('\n');
+                }
                 text.push_str(&diff);
                 let mut name = source.output.clone().into_os_string();
                 name.push(".diff");
@@ -342,7 +344,6 @@ fn summarize(
             message: skipped.message.clone(),
         });
     }
-    let name_of = |doc: u32| sources[doc as usize].name.clone();
     let mut documents = Vec::with_capacity(finished.len());
     for (source, done) in sources.iter().zip(finished) {
         summary.documents.total += 1;
@@ -373,31 +374,7 @@ fn summarize(
                 continue;
             }
         };
-        let mut rules: BTreeMap<&'static str, u64> = BTreeMap::new();
-        for change in &applied.changes {
-            *rules.entry(change.rule.as_str()).or_default() += 1;
-        }
-        for (rule, count) in &rules {
-            *summary.rules.entry(rule).or_default() += count;
-        }
-        let record = |d: &Decision, text: &str| DedupRecord {
-            doc: source.name.clone(),
-            line: d.line,
-            rule: Rule::DedupExact,
-            scope: d.scope,
-            kept_doc: name_of(d.kept_doc),
-            kept_line: d.kept_line,
-            text: preview(text, 200),
-        };
-        summary.blocks.total += applied.blocks as u64;
-        summary.blocks.dropped += applied.dropped.len() as u64;
-        summary.blocks.marked += applied.marked.len() as u64;
-        summary
-            .dropped
-            .extend(applied.dropped.iter().map(|d| record(&d.decision, &d.text)));
-        summary
-            .marked
-            .extend(applied.marked.iter().map(|d| record(&d.decision, &d.text)));
+        let rules = count_document(&mut summary, sources, source, &applied);
         if applied.changed {
             summary.documents.changed += 1;
         } else {
@@ -431,6 +408,38 @@ fn summarize(
         documents,
         discovery_errors: inputs.errors.len(),
     }
+}
+
+/// Adds one cleaned document's counts and dedup records to `summary`;
+/// returns its changes counted by rule.
+fn count_document(
+    summary: &mut Summary,
+    sources: &[Source],
+    source: &Source,
+    applied: &Applied,
+) -> BTreeMap<&'static str, u64> {
+    let mut rules: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for change in &applied.changes {
+        *rules.entry(change.rule.as_str()).or_default() += 1;
+    }
+    for (rule, count) in &rules {
+        *summary.rules.entry(rule).or_default() += count;
+    }
+    let record = |block: &DedupBlock| DedupRecord {
+        doc: source.name.clone(),
+        line: block.decision.line,
+        rule: Rule::DedupExact,
+        scope: block.decision.scope,
+        kept_doc: sources[block.decision.kept_doc as usize].name.clone(),
+        kept_line: block.decision.kept_line,
+        text: preview(&block.text, 200),
+    };
+    summary.blocks.total += applied.blocks as u64;
+    summary.blocks.dropped += applied.dropped.len() as u64;
+    summary.blocks.marked += applied.marked.len() as u64;
+    summary.dropped.extend(applied.dropped.iter().map(record));
+    summary.marked.extend(applied.marked.iter().map(record));
+    rules
 }
 
 /// Makes the output folder and clears the report folders a previous run

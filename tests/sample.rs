@@ -25,7 +25,7 @@ pub fn run_into(pipeline: &Pipeline, inputs: &[PathBuf], out: &Path, jobs: usize
         dir: out.to_path_buf(),
         reports: true,
     };
-    run(pipeline, found, &mode, jobs, &NoProgress).unwrap()
+    run(pipeline, &found, &mode, jobs, &NoProgress).unwrap()
 }
 
 /// Every file under `dir`, relative path → bytes.

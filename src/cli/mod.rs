@@ -52,7 +52,7 @@ struct Global {
     /// Also read files that .gitignore or .ignore files exclude.
     #[arg(long, global = true)]
     no_ignore: bool,
-    /// When to colour output; NO_COLOR is obeyed under `auto`.
+    /// When to colour output; `NO_COLOR` is obeyed under `auto`.
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
     color: ColorWhen,
 }
@@ -116,7 +116,7 @@ pub fn main() -> ExitCode {
     };
     color.write_global();
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Run(args) => run_command(&cli.global, args),
+        Command::Run(args) => run_command(&cli.global, &args),
         Command::Check(args) => check_command(&cli.global, &args),
         Command::Rules => output::rules().map(|()| EXIT_CLEAN),
     };
@@ -180,7 +180,7 @@ fn prepare(
     })
 }
 
-fn run_command(global: &Global, args: RunArgs) -> anyhow::Result<u8> {
+fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, args.output.as_ref())?;
     let reports = prepared.pipeline.config().output.reports;
     let inputs = discover(
@@ -194,7 +194,7 @@ fn run_command(global: &Global, args: RunArgs) -> anyhow::Result<u8> {
         reports,
     };
     let bar = progress::Bar::new(global.quiet);
-    let outcome = run(&prepared.pipeline, inputs, &mode, jobs(global), &bar)?;
+    let outcome = run(&prepared.pipeline, &inputs, &mode, jobs(global), &bar)?;
     bar.finish();
     output::errors(&outcome)?;
     output::internal_errors(&outcome)?;
@@ -208,7 +208,13 @@ fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, None)?;
     let inputs = discover(&prepared.paths, &prepared.filter, None, !global.no_ignore);
     let bar = progress::Bar::new(global.quiet || args.format == Format::Json);
-    let outcome = run(&prepared.pipeline, inputs, &Mode::Check, jobs(global), &bar)?;
+    let outcome = run(
+        &prepared.pipeline,
+        &inputs,
+        &Mode::Check,
+        jobs(global),
+        &bar,
+    )?;
     bar.finish();
     match args.format {
         Format::Human => {

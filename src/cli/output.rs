@@ -1,6 +1,6 @@
 //! Rendering outcomes for people (coloured diffs, one-line summaries) and
 //! for programs (`--format json`). Colour goes through anstream, which
-//! strips it when the stream is not a terminal or NO_COLOR is set.
+//! strips it when the stream is not a terminal or `NO_COLOR` is set.
 
 use std::io::Write;
 use std::path::Path;

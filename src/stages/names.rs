@@ -332,7 +332,7 @@ impl NameNormalizer {
                     block.line,
                     &mut doc.changes,
                     |t, e| {
-                        self.order_edits(t, &surnames, e);
+                        Self::order_edits(t, &surnames, e);
                     },
                 );
             }
@@ -342,7 +342,7 @@ impl NameNormalizer {
                 block.line,
                 &mut doc.changes,
                 |t, e| {
-                    self.capital_edits(t, &surnames, e);
+                    Self::capital_edits(t, &surnames, e);
                 },
             );
         }
@@ -433,7 +433,7 @@ impl NameNormalizer {
         }
     }
 
-    fn capital_edits(&self, text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+    fn capital_edits(text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
         let protected = Protected::find(text);
         let words = words(text);
         for (line_words, line_shout) in lines_of(text, &words) {
@@ -453,7 +453,7 @@ impl NameNormalizer {
     }
 
     /// `MOTEGI Toshimitsu` → `Toshimitsu Motegi`, for known surnames.
-    fn order_edits(&self, text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+    fn order_edits(text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
         let protected = Protected::find(text);
         let words = words(text);
         for (ws, line_shout) in lines_of(text, &words) {

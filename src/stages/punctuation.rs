@@ -46,8 +46,7 @@ impl PunctuationNormalizer {
         } = doc;
         for block in blocks.iter_mut() {
             match block.kind {
-                BlockKind::Code | BlockKind::Break => {}
-                BlockKind::Blank => {}
+                BlockKind::Code | BlockKind::Break | BlockKind::Blank => {}
                 _ => {
                     // Rules feed each other (a straightened quote can end a
                     // mojibake sequence); repeat until a pass changes
@@ -87,12 +86,12 @@ impl PunctuationNormalizer {
                 UnicodeForm::Nfc => {
                     rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
                         normalize_form(t, e, false);
-                    })
+                    });
                 }
                 UnicodeForm::Nfkc => {
                     rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
                         normalize_form(t, e, true);
-                    })
+                    });
                 }
                 UnicodeForm::Keep => {}
             };
@@ -116,7 +115,7 @@ impl PunctuationNormalizer {
         // character, and must see it as a second run would.
         if c.whitespace {
             rewrite(text, Rule::PunctuationSpaces, line, changes, |t, e| {
-                unprotected(t, e, odd_spaces)
+                unprotected(t, e, odd_spaces);
             });
             rewrite(
                 text,
@@ -137,7 +136,7 @@ impl PunctuationNormalizer {
                 );
             }
             QuoteStyle::Curly => {
-                rewrite(text, Rule::PunctuationQuotes, line, changes, curly_quotes)
+                rewrite(text, Rule::PunctuationQuotes, line, changes, curly_quotes);
             }
             _ => {}
         }
@@ -164,12 +163,12 @@ impl PunctuationNormalizer {
                             e.push(Edit::new(i..i + '…'.len_utf8(), "..."));
                         }
                     });
-                })
+                });
             }
             EllipsisStyle::Character => {
                 rewrite(text, Rule::PunctuationEllipsis, line, changes, |t, e| {
                     unprotected(t, e, three_dots);
-                })
+                });
             }
             _ => {}
         }
@@ -237,9 +236,15 @@ fn normalize_form(text: &str, edits: &mut Vec<Edit>, compat: bool) {
 /// The byte Windows-1252 (falling back to Latin-1) gives `c`, if any.
 fn cp1252_byte(c: char) -> Option<u8> {
     let byte = match c {
-        '\u{0}'..='\u{7f}' | '\u{a0}'..='\u{ff}' => c as u32 as u8,
-        // Latin-1 reading of bytes Windows-1252 leaves undefined.
-        '\u{81}' | '\u{8d}' | '\u{8f}' | '\u{90}' | '\u{9d}' => c as u32 as u8,
+        // ASCII and Latin-1, plus the Latin-1 reading of the five bytes
+        // Windows-1252 leaves undefined.
+        '\u{0}'..='\u{7f}'
+        | '\u{a0}'..='\u{ff}'
+        | '\u{81}'
+        | '\u{8d}'
+        | '\u{8f}'
+        | '\u{90}'
+        | '\u{9d}' => c as u32 as u8,
         '€' => 0x80,
         '‚' => 0x82,
         'ƒ' => 0x83,
@@ -273,7 +278,8 @@ fn cp1252_byte(c: char) -> Option<u8> {
 }
 
 /// Characters that mojibake plausibly stood for. Everything else is left
-/// alone: German `ß“` also encodes to valid UTF-8 (an NKo letter), and
+/// alone: German `ß“` also encodes to valid UTF-8 (a letter of the N'Ko
+/// script), and
 /// must not be "repaired".
 fn plausible(c: char) -> bool {
     matches!(c as u32,
