@@ -8,7 +8,7 @@
 
 use crate::config::Policy;
 use crate::diff;
-use crate::document::{decode, encode, Change, DecodeError, LineEnding};
+use crate::document::{decode, encode, Change, DecodeError, Document, LineEnding};
 use crate::phases::decide::{decide, Decision};
 use crate::pipeline::Pipeline;
 use crate::rule::Rule;
@@ -61,7 +61,11 @@ pub struct CleanText {
 /// Cleans `text` (LF, no BOM) and applies `decisions`: what the apply phase
 /// does, without the byte-level work around it.
 pub fn clean_text(pipeline: &Pipeline, text: &str, decisions: &[Decision]) -> CleanText {
-    let mut doc = pipeline.clean(text);
+    apply_decisions(pipeline.clean(text), decisions)
+}
+
+/// Removes the blocks `decisions` drop from a cleaned document and renders it.
+fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
     let blocks = doc.blocks.len();
     let marked = decisions
         .iter()
@@ -110,17 +114,21 @@ pub fn clean_text(pipeline: &Pipeline, text: &str, decisions: &[Decision]) -> Cl
 /// Extra rounds allowed for rules that feed each other to settle.
 const EXTRA_ROUNDS: usize = 3;
 
-/// Within-document decisions for `text` alone, as document `doc` of a run.
-fn within_document(pipeline: &Pipeline, text: &str, doc: u32) -> Vec<Decision> {
-    let Some(dedup) = pipeline.dedup() else {
-        return Vec::new();
-    };
+/// Cleans `text` alone as document `doc` of a run: its stages, then
+/// within-document dedup.
+fn clean_within(pipeline: &Pipeline, text: &str, doc: u32) -> CleanText {
     let cleaned = pipeline.clean(text);
-    let mut decisions = decide(dedup, &[pipeline.keys(&cleaned)]).remove(0);
-    for decision in &mut decisions {
-        decision.kept_doc = doc;
-    }
-    decisions
+    let decisions = match pipeline.dedup() {
+        Some(dedup) => {
+            let mut decisions = decide(dedup, &[pipeline.keys(&cleaned)]).remove(0);
+            for decision in &mut decisions {
+                decision.kept_doc = doc;
+            }
+            decisions
+        }
+        None => Vec::new(),
+    };
+    apply_decisions(cleaned, &decisions)
 }
 
 /// Cleans `text` with the run's `decisions`, then cleans the result on its
@@ -138,10 +146,18 @@ pub fn clean_settled(
     doc: u32,
     name: &str,
 ) -> Result<CleanText, ApplyError> {
-    let mut cleaned = clean_text(pipeline, text, decisions);
+    settle(pipeline, clean_text(pipeline, text, decisions), doc, name)
+}
+
+/// Cleans `cleaned` on its own until a round changes nothing.
+fn settle(
+    pipeline: &Pipeline,
+    mut cleaned: CleanText,
+    doc: u32,
+    name: &str,
+) -> Result<CleanText, ApplyError> {
     for round in 0..=EXTRA_ROUNDS {
-        let decisions = within_document(pipeline, &cleaned.text, doc);
-        let next = clean_text(pipeline, &cleaned.text, &decisions);
+        let next = clean_within(pipeline, &cleaned.text, doc);
         if next.text == cleaned.text {
             return Ok(cleaned);
         }
@@ -160,8 +176,7 @@ pub fn clean_settled(
 /// Cleans one document on its own, deduplicating within it only: what
 /// `scour run` does to a single file.
 pub fn clean_alone(pipeline: &Pipeline, text: &str) -> Result<String, ApplyError> {
-    let decisions = within_document(pipeline, text, 0);
-    clean_settled(pipeline, text, &decisions, 0, "document").map(|c| c.text)
+    settle(pipeline, clean_within(pipeline, text, 0), 0, "document").map(|c| c.text)
 }
 
 /// Decodes, cleans and encodes document `doc` of a run.

@@ -115,24 +115,59 @@ impl KeyWriter {
 /// collapsed and trimmed. Case folding is Unicode lower-casing plus the
 /// full folds of `ß`/`ẞ` (to `ss`) and final sigma.
 pub fn block_key(text: &str) -> BlockKey {
-    let mut writer = KeyWriter::new();
     if text.is_ascii() {
-        for b in text.bytes() {
-            writer.push(char::from(b.to_ascii_lowercase()));
-        }
+        ascii_key(text.as_bytes())
     } else {
-        for c in text.nfkc() {
-            match c {
-                'ß' | 'ẞ' => {
-                    writer.push('s');
-                    writer.push('s');
-                }
-                'ς' => writer.push('σ'),
-                c => c.to_lowercase().for_each(|l| writer.push(l)),
+        unicode_key(text)
+    }
+}
+
+fn unicode_key(text: &str) -> BlockKey {
+    let mut writer = KeyWriter::new();
+    for c in text.nfkc() {
+        match c {
+            'ß' | 'ẞ' => {
+                writer.push('s');
+                writer.push('s');
             }
+            'ς' => writer.push('σ'),
+            c => c.to_lowercase().for_each(|l| writer.push(l)),
         }
     }
     writer.finish()
+}
+
+/// [`block_key`] for ASCII text, where NFKC is the identity and case
+/// folding is `to_ascii_lowercase`: a byte loop, no `char` decoding.
+fn ascii_key(bytes: &[u8]) -> BlockKey {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    let mut pending_space = false;
+    let mut started = false;
+    for &b in bytes {
+        // The ASCII characters `char::is_whitespace` accepts.
+        if matches!(b, b' ' | b'\t'..=b'\r') {
+            pending_space = started;
+            continue;
+        }
+        if len + 2 > buf.len() {
+            hasher.update(&buf[..len]);
+            len = 0;
+        }
+        if pending_space {
+            buf[len] = b' ';
+            len += 1;
+            pending_space = false;
+        }
+        buf[len] = b.to_ascii_lowercase();
+        len += 1;
+        started = true;
+    }
+    hasher.update(&buf[..len]);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    u128::from_le_bytes(first)
 }
 
 #[cfg(test)]
@@ -151,6 +186,13 @@ mod tests {
     #[test]
     fn ascii_and_unicode_paths_agree() {
         assert_eq!(block_key("Cafe au lait"), block_key("Cafe\u{2003}au lait"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_matches_the_unicode_path(text in "[ -~\t\n\x0b\x0c\r]{0,5000}") {
+            proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
+        }
     }
 
     #[test]

@@ -157,7 +157,26 @@ struct Word {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// Whether `text` has two capitals in a row: without them there is no word
+/// in capitals, and the names stage has nothing to do. Most prose fails
+/// this test, which is why it runs first.
+fn has_capitals_run(text: &str) -> bool {
+    if text.is_ascii() {
+        text.as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+    } else {
+        let mut previous = false;
+        text.chars().any(|c| {
+            let upper = c.is_uppercase();
+            let run = previous && upper;
+            previous = upper;
+            run
+        })
+    }
 }
 
 /// Words: runs of letters and digits, joined across `-` and apostrophes.
@@ -242,6 +261,11 @@ fn fold_with_map(text: &str) -> (String, Vec<usize>) {
     let mut folded = String::with_capacity(text.len());
     let mut map = Vec::with_capacity(text.len() + 1);
     for (i, c) in text.char_indices() {
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+            map.push(i);
+            continue;
+        }
         for d in c.nfd().filter(|d| !is_combining_mark(*d)) {
             for l in d.to_lowercase() {
                 for _ in 0..l.len_utf8() {
@@ -277,8 +301,11 @@ impl NameNormalizer {
                 .iter()
                 .map(|(variant, canonical)| (fold(variant), canonical.clone()))
                 .unzip();
+            // Case-insensitive for ASCII, so ASCII text can be searched as
+            // it is, without folding: its folded form is its lower case.
             let matcher = AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(true)
                 .build(&variants)
                 .expect("alias patterns are plain strings");
             (matcher, canonicals)
@@ -369,7 +396,7 @@ impl NameNormalizer {
     /// Surnames in capitals this text vouches for: after a title (with given
     /// names between allowed), or beside a given name.
     fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>) {
-        if !text.chars().any(char::is_uppercase) {
+        if !has_capitals_run(text) {
             return;
         }
         let protected = Protected::find(text);
@@ -517,15 +544,23 @@ fn lines_of<'w>(text: &str, words: &'w [Word]) -> Vec<(&'w [Word], bool)> {
 }
 
 fn alias_edits(text: &str, matcher: &AhoCorasick, canonicals: &[String], edits: &mut Vec<Edit>) {
-    let (folded, map) = fold_with_map(text);
+    let (folded, map) = if text.is_ascii() {
+        (std::borrow::Cow::Borrowed(text), None)
+    } else {
+        let (folded, map) = fold_with_map(text);
+        (std::borrow::Cow::Owned(folded), Some(map))
+    };
     let protected = Protected::find(text);
-    for m in matcher.find_iter(&folded) {
+    for m in matcher.find_iter(folded.as_ref()) {
         let before = folded[..m.start()].chars().next_back();
         let after = folded[m.end()..].chars().next();
         if before.is_some_and(is_word_char) || after.is_some_and(is_word_char) {
             continue;
         }
-        let range = map[m.start()]..map[m.end()];
+        let range = match &map {
+            Some(map) => map[m.start()]..map[m.end()],
+            None => m.start()..m.end(),
+        };
         if protected.overlaps(&range) {
             continue;
         }

@@ -20,6 +20,9 @@
 //! addresses and inline code are protected (see [`crate::edit::Protected`]).
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -28,6 +31,10 @@ use crate::document::{Block, BlockKind, Change, Document};
 use crate::edit::{rewrite, Edit, Protected};
 use crate::rule::Rule;
 use crate::segment::bullet;
+
+// Built once: a memmem searcher costs more to make than to run on a block.
+static DOUBLE_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("  "));
+static DOUBLE_HYPHEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("--"));
 
 /// Applies the punctuation rules the config switches on.
 #[derive(Debug, Clone)]
@@ -389,6 +396,12 @@ fn curly_quotes(text: &str, edits: &mut Vec<Edit>) {
 }
 
 fn dashes(text: &str, edits: &mut Vec<Edit>) {
+    let look_alikes = ['\u{2010}', '\u{2011}', '\u{2015}'];
+    if DOUBLE_HYPHEN.find(text.as_bytes()).is_none()
+        && (text.is_ascii() || !text.contains(look_alikes))
+    {
+        return;
+    }
     unprotected(text, edits, |text, edits| {
         let bytes = text.as_bytes();
         for (i, c) in text.char_indices() {
@@ -441,6 +454,13 @@ fn odd_space(c: char) -> Option<&'static str> {
 /// indentation is kept; plain spaces and tabs at its end are left to the
 /// trailing-space rule.
 fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
+    let bytes = text.as_bytes();
+    if text.is_ascii()
+        && memchr::memchr(b'\t', bytes).is_none()
+        && DOUBLE_SPACE.find(bytes).is_none()
+    {
+        return;
+    }
     let mut line_start = 0;
     for line in text.split('\n') {
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
@@ -488,21 +508,18 @@ fn trailing_space(text: &str, edits: &mut Vec<Edit>) {
 
 fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b' ' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && bytes[i] == b' ' {
-            i += 1;
-        }
-        let Some(&p) = bytes.get(i) else { break };
-        if !matches!(p, b',' | b'.' | b';' | b':' | b'!' | b'?')
-            || start == 0
-            || bytes[start - 1] == b'\n'
-        {
+    // Punctuation is rare next to spaces: find it with SIMD searches, not a
+    // byte loop.
+    let after_space = |&i: &usize| i > 0 && bytes[i - 1] == b' ';
+    let mut candidates: Vec<usize> = memchr::memchr3_iter(b',', b'.', b';', bytes)
+        .filter(after_space)
+        .chain(memchr::memchr3_iter(b':', b'!', b'?', bytes).filter(after_space))
+        .collect();
+    candidates.sort_unstable();
+    for i in candidates {
+        let p = bytes[i];
+        let start = i - bytes[..i].iter().rev().take_while(|&&b| b == b' ').count();
+        if start == 0 || bytes[start - 1] == b'\n' {
             continue;
         }
         // `- .` and `# .` hold a dot; their space belongs to the marker.
@@ -615,9 +632,25 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
     }
 }
 
+/// Byte offsets of the bullet symbols in `text`, in order.
+fn symbol_positions(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
+    let bytes = text.as_bytes();
+    let mut found: Vec<(usize, char)> = memchr::memchr3_iter(b'-', b'*', b'+', bytes)
+        .map(|i| (i, char::from(bytes[i])))
+        .filter(|(_, c)| symbols.contains(c))
+        .collect();
+    if !text.is_ascii() {
+        for &symbol in symbols.iter().filter(|c| !c.is_ascii()) {
+            found.extend(text.match_indices(symbol).map(|(i, _)| (i, symbol)));
+        }
+        found.sort_unstable();
+    }
+    found
+}
+
 fn glued_bullets(text: &str, symbols: &[char], edits: &mut Vec<Edit>) {
-    for (i, c) in text.char_indices() {
-        if !symbols.contains(&c) || i == 0 {
+    for (i, c) in symbol_positions(text, symbols) {
+        if i == 0 {
             continue;
         }
         let before = &text[..i];
