@@ -29,6 +29,9 @@ pub enum Mode {
     Write { dir: PathBuf, reports: bool },
     /// Write nothing; keep a diff of every document that would change.
     Check,
+    /// Rewrite each changed input file where it is (the fix mode of
+    /// `check`); unchanged files are not touched, no reports are written.
+    InPlace,
 }
 
 /// Receives progress; the CLI draws it, tests ignore it.
@@ -289,6 +292,17 @@ fn finish(
             result: Ok(applied),
             diff,
         },
+        Mode::InPlace => {
+            if applied.changed {
+                if let Err(err) = write_in_place(&source.path, &applied.output) {
+                    return failed(Failure::io("cannot rewrite in place", &err));
+                }
+            }
+            Finished {
+                result: Ok(applied),
+                diff: String::new(),
+            }
+        }
         Mode::Write { dir, reports } => {
             let target = dir.join(&source.output);
             let permissions = std::fs::metadata(&source.path)
@@ -457,6 +471,15 @@ fn prepare_output(dir: &Path, reports: bool) -> Result<(), RunError> {
         }
     }
     Ok(())
+}
+
+/// Replaces the file at `path` (through a symlink, its target) atomically,
+/// keeping its permissions.
+fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = path.canonicalize()?;
+    let folder = target.parent().unwrap_or(Path::new("/"));
+    let permissions = std::fs::metadata(&target)?.permissions();
+    write_atomic(folder, &target, bytes, Some(permissions))
 }
 
 /// Keeps an unreadable document byte for byte under `rejected/`.

@@ -404,3 +404,149 @@ fn quiet_prints_nothing_on_success() {
         .stdout("")
         .stderr("");
 }
+
+#[test]
+fn check_diff_is_a_plain_patch_and_list_different_prints_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/a.txt", DIRTY);
+    write(dir.path(), "docs/b.txt", CLEAN);
+    write(dir.path(), "docs/c.md", "Mr. SATO came .\n");
+    let out = scour(dir.path())
+        .args(["check", "docs", "--diff"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        diff.starts_with("--- a/docs/a.txt\n+++ b/docs/a.txt\n@@"),
+        "{diff}"
+    );
+    assert!(
+        !diff.contains("punctuation.quotes"),
+        "no explanations in --diff"
+    );
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("2 of 3 files would change"));
+    // The diff applies: git apply turns the tree into what run writes.
+    let applied = std::process::Command::new("git")
+        .args(["apply", "-"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(diff.as_bytes())?;
+            child.wait()
+        });
+    if let Ok(status) = applied {
+        assert!(status.success());
+        scour(dir.path()).args(["check", "docs"]).assert().code(0);
+    }
+
+    write(dir.path(), "docs/a.txt", DIRTY);
+    scour(dir.path())
+        .args(["check", "docs", "-l"])
+        .assert()
+        .code(1)
+        .stdout("docs/a.txt\n")
+        .stderr("");
+    scour(dir.path())
+        .args(["check", "docs", "--list-different", "--diff"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn github_format_prints_one_annotation_per_change() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a,b.txt", "Minister MOTEGI said “yes”.\n");
+    let out = scour(dir.path())
+        .args(["check", "a,b.txt", "--format", "github"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for line in &lines {
+        // Parse the workflow command back: ::warning key=value,...::message
+        let rest = line.strip_prefix("::warning ").expect("a warning command");
+        let (props, message) = rest.split_once("::").expect("properties, then the message");
+        let props: std::collections::HashMap<&str, &str> = props
+            .split(',')
+            .map(|kv| kv.split_once('=').expect("key=value"))
+            .collect();
+        assert_eq!(props["file"], "a%2Cb.txt");
+        assert_eq!(props["line"], "1");
+        assert!(props["title"].starts_with("scour "), "{line}");
+        assert!(message.contains(" → "), "{line}");
+    }
+    assert!(
+        text.contains("title=scour names.capitals::\"MOTEGI\" → \"Motegi\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn in_place_fixes_what_check_reports_and_touches_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "docs/a.txt", DIRTY);
+    write(dir.path(), "docs/b.txt", CLEAN);
+    write(dir.path(), "other/c.txt", DIRTY);
+    let before = std::fs::metadata(dir.path().join("docs/b.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    scour(dir.path())
+        .args(["run", "--in-place", "docs"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("in place"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("docs/a.txt")).unwrap(),
+        CLEAN
+    );
+    let after = std::fs::metadata(dir.path().join("docs/b.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "an unchanged file is not rewritten");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("other/c.txt")).unwrap(),
+        DIRTY
+    );
+    assert!(!dir.path().join("output").exists(), "no reports in place");
+    scour(dir.path()).args(["check", "docs"]).assert().code(0);
+    scour(dir.path())
+        .args(["run", "--in-place", "-o", "x", "docs"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn gitignored_files_are_skipped_unless_no_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    write(dir.path(), ".gitignore", "build/\n");
+    write(dir.path(), "docs/a.txt", CLEAN);
+    write(dir.path(), "docs/build/gen.txt", DIRTY);
+    scour(dir.path()).args(["check", "docs"]).assert().code(0);
+    scour(dir.path())
+        .args(["check", "docs", "--no-ignore"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("docs/build/gen.txt"));
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    scour(dir.path())
+        .args(["check", "--jobs", "x"])
+        .assert()
+        .code(2);
+}

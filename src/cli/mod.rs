@@ -81,20 +81,35 @@ struct RunArgs {
     /// Output folder; default: the config's output.dir.
     #[arg(long, short, value_name = "DIR")]
     output: Option<PathBuf>,
+    /// Rewrite changed input files where they are, atomically; no reports.
+    #[arg(long, conflicts_with = "output")]
+    in_place: bool,
 }
 
 #[derive(Debug, Args)]
 struct CheckArgs {
     /// Files or folders; default: the config's input.paths.
     paths: Vec<PathBuf>,
+    /// How to report files that would change.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Print only a plain unified diff on stdout (for patch or git apply);
+    /// the summary goes to stderr.
+    #[arg(long, conflicts_with_all = ["list_different", "format"])]
+    diff: bool,
+    /// Print only the paths of files that would change, one a line.
+    #[arg(long, short = 'l', conflicts_with = "format")]
+    list_different: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// Why each line changes, then a coloured diff.
     Human,
+    /// One JSON document: files, changes with rules, diffs, the summary.
     Json,
+    /// GitHub Actions workflow commands: one annotation per change.
+    Github,
 }
 
 pub fn main() -> ExitCode {
@@ -183,15 +198,15 @@ fn prepare(
 fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, args.output.as_ref())?;
     let reports = prepared.pipeline.config().output.reports;
-    let inputs = discover(
-        &prepared.paths,
-        &prepared.filter,
-        Some(&prepared.output),
-        !global.no_ignore,
-    );
-    let mode = Mode::Write {
-        dir: prepared.output.clone(),
-        reports,
+    let skip = (!args.in_place).then_some(prepared.output.as_path());
+    let inputs = discover(&prepared.paths, &prepared.filter, skip, !global.no_ignore);
+    let mode = if args.in_place {
+        Mode::InPlace
+    } else {
+        Mode::Write {
+            dir: prepared.output.clone(),
+            reports,
+        }
     };
     let bar = progress::Bar::new(global.quiet);
     let outcome = run(&prepared.pipeline, &inputs, &mode, jobs(global), &bar)?;
@@ -199,7 +214,11 @@ fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
     output::errors(&outcome)?;
     output::internal_errors(&outcome)?;
     if !global.quiet {
-        output::run_summary(&outcome, &prepared.output)?;
+        output::run_summary(
+            &outcome,
+            args.in_place.then_some("in place"),
+            &prepared.output,
+        )?;
     }
     Ok(exit_code(&outcome, EXIT_CHANGES, false))
 }
@@ -207,7 +226,9 @@ fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
 fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, None)?;
     let inputs = discover(&prepared.paths, &prepared.filter, None, !global.no_ignore);
-    let bar = progress::Bar::new(global.quiet || args.format == Format::Json);
+    let bar = progress::Bar::new(
+        global.quiet || args.format != Format::Human || args.diff || args.list_different,
+    );
     let outcome = run(
         &prepared.pipeline,
         &inputs,
@@ -217,15 +238,22 @@ fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     )?;
     bar.finish();
     match args.format {
+        Format::Json => output::check_json(&outcome)?,
+        Format::Github => output::check_github(&outcome)?,
         Format::Human => {
-            output::check_human(&outcome)?;
+            if args.list_different {
+                output::check_list(&outcome)?;
+            } else if args.diff {
+                output::check_diff(&outcome)?;
+            } else {
+                output::check_human(&outcome)?;
+            }
             output::errors(&outcome)?;
             output::internal_errors(&outcome)?;
-            if !global.quiet {
+            if !global.quiet && !args.list_different {
                 output::check_summary(&outcome)?;
             }
         }
-        Format::Json => output::check_json(&outcome)?,
     }
     Ok(exit_code(&outcome, EXIT_USAGE, true))
 }
@@ -241,5 +269,61 @@ fn exit_code(outcome: &RunOutcome, input_code: u8, checking: bool) -> u8 {
         EXIT_CHANGES
     } else {
         EXIT_CLEAN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scour::report::Summary;
+    use scour::run::{DocOutcome, Status};
+
+    fn outcome(statuses: &[Status], discovery_errors: usize) -> RunOutcome {
+        RunOutcome {
+            summary: Summary::default(),
+            documents: statuses
+                .iter()
+                .map(|&status| DocOutcome {
+                    name: "doc".into(),
+                    status,
+                    diff: String::new(),
+                    changes: Vec::new(),
+                })
+                .collect(),
+            discovery_errors,
+        }
+    }
+
+    #[test]
+    fn exit_codes_rank_internal_then_input_then_changes() {
+        use Status::{Changed, Failed, Internal, Unchanged};
+        assert_eq!(
+            exit_code(&outcome(&[Unchanged], 0), EXIT_USAGE, true),
+            EXIT_CLEAN
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Changed], 0), EXIT_USAGE, true),
+            EXIT_CHANGES
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Changed], 0), EXIT_CHANGES, false),
+            EXIT_CLEAN
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Changed, Failed], 0), EXIT_USAGE, true),
+            EXIT_USAGE
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Unchanged], 1), EXIT_CHANGES, false),
+            EXIT_CHANGES
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Failed, Internal], 0), EXIT_USAGE, true),
+            EXIT_INTERNAL
+        );
+        assert_eq!(
+            exit_code(&outcome(&[Internal], 0), EXIT_CHANGES, false),
+            EXIT_INTERNAL
+        );
     }
 }

@@ -72,7 +72,12 @@ pub fn internal_errors(outcome: &RunOutcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run_summary(outcome: &RunOutcome, output: &Path) -> anyhow::Result<()> {
+pub fn run_summary(
+    outcome: &RunOutcome,
+    in_place: Option<&str>,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let target = in_place.map_or_else(|| output.display().to_string(), str::to_owned);
     let s = &outcome.summary;
     writeln!(
         anstream::stderr(),
@@ -82,7 +87,7 @@ pub fn run_summary(outcome: &RunOutcome, output: &Path) -> anyhow::Result<()> {
         plural(s.blocks.dropped, "block", "blocks"),
         s.blocks.marked,
         plural(s.errors.len() as u64, "error", "errors"),
-        output.display()
+        target
     )?;
     Ok(())
 }
@@ -119,6 +124,87 @@ pub fn check_human(outcome: &RunOutcome) -> anyhow::Result<()> {
         colored_diff(&mut out, &doc.diff)?;
     }
     Ok(())
+}
+
+/// `--diff`: the unified diffs alone, uncoloured, for `patch` or `git apply`.
+pub fn check_diff(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for doc in outcome
+        .documents
+        .iter()
+        .filter(|d| d.status == Status::Changed)
+    {
+        out.write_all(doc.diff.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `--list-different`: paths only, one a line.
+pub fn check_list(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for doc in outcome
+        .documents
+        .iter()
+        .filter(|d| d.status == Status::Changed)
+    {
+        writeln!(out, "{}", doc.name)?;
+    }
+    Ok(())
+}
+
+/// `--format github`: one workflow command per change, so each shows as an
+/// annotation on the pull request; errors as `::error`.
+pub fn check_github(outcome: &RunOutcome) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for doc in outcome
+        .documents
+        .iter()
+        .filter(|d| d.status == Status::Changed)
+    {
+        for change in &doc.changes {
+            writeln!(
+                out,
+                "::warning file={},line={},title={}::{}",
+                github_property(&doc.name),
+                change.line,
+                github_property(&format!("scour {}", change.rule)),
+                github_data(&format!(
+                    "{} → {}",
+                    shown(&change.before),
+                    shown(&change.after)
+                ))
+            )?;
+        }
+    }
+    for record in &outcome.summary.errors {
+        let line = record
+            .line
+            .map(|l| format!(",line={l}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "::error file={}{line},title=scour::{}",
+            github_property(&record.path),
+            github_data(&record.message)
+        )?;
+    }
+    Ok(())
+}
+
+fn shown(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// Escapes the message of a workflow command.
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property (file, title) of a workflow command.
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 pub fn check_summary(outcome: &RunOutcome) -> anyhow::Result<()> {
