@@ -90,6 +90,22 @@ pub struct InputConfig {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// JSONL: the field naming a record in reports (dotted for nested).
+    #[serde(default = "default_id_field")]
+    pub id_field: String,
+    /// JSONL: the field holding the text to clean (dotted for nested).
+    #[serde(default = "default_text_field")]
+    pub text_field: String,
+    /// A compressed file that expands past this stops with an error.
+    #[serde(default = "default_max_decompressed")]
+    pub max_decompressed_bytes: u64,
+    /// A JSONL line longer than this is rejected without being read into memory.
+    #[serde(default = "default_max_record")]
+    pub max_record_bytes: u64,
+    /// JSONL dumps are read in chunks of about this many bytes of whole
+    /// lines, worked on in parallel; a few per thread are in memory at once.
+    #[serde(default = "default_chunk_bytes")]
+    pub chunk_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +117,20 @@ pub struct OutputConfig {
     pub reports: bool,
     #[serde(default)]
     pub eol: Eol,
+    /// JSONL: what to do with a record whose every block was dropped.
+    #[serde(default)]
+    pub empty_records: EmptyRecords,
+}
+
+/// A JSONL record left with no text after dedup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmptyRecords {
+    /// Keep the record with an empty text field (counted in the summary).
+    #[default]
+    Keep,
+    /// Leave the record out of the output (counted in the summary).
+    Drop,
 }
 
 /// Line endings of written files.
@@ -307,7 +337,31 @@ fn default_paths() -> Vec<PathBuf> {
     vec![PathBuf::from("input")]
 }
 fn default_include() -> Vec<String> {
-    vec!["**/*.txt".into(), "**/*.md".into()]
+    [
+        "**/*.txt",
+        "**/*.md",
+        "**/*.jsonl",
+        "**/*.jsonl.gz",
+        "**/*.jsonl.zst",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+fn default_id_field() -> String {
+    "id".into()
+}
+fn default_text_field() -> String {
+    "text".into()
+}
+fn default_max_decompressed() -> u64 {
+    64 << 30
+}
+fn default_max_record() -> u64 {
+    256 << 20
+}
+fn default_chunk_bytes() -> usize {
+    4 << 20
 }
 fn default_output_dir() -> PathBuf {
     PathBuf::from("output")
@@ -342,6 +396,11 @@ impl Default for InputConfig {
             paths: default_paths(),
             include: default_include(),
             exclude: Vec::new(),
+            id_field: default_id_field(),
+            text_field: default_text_field(),
+            max_decompressed_bytes: default_max_decompressed(),
+            max_record_bytes: default_max_record(),
+            chunk_bytes: default_chunk_bytes(),
         }
     }
 }
@@ -352,6 +411,7 @@ impl Default for OutputConfig {
             dir: default_output_dir(),
             reports: true,
             eol: Eol::default(),
+            empty_records: EmptyRecords::default(),
         }
     }
 }
@@ -415,6 +475,17 @@ impl Config {
                 "normalization-version = {} is not produced by this scour (it produces {NORMALIZATION_VERSION})",
                 self.normalization_version
             ));
+        }
+        for (key, field) in [
+            ("id-field", &self.input.id_field),
+            ("text-field", &self.input.text_field),
+        ] {
+            if field.split('.').any(str::is_empty) {
+                problems.push(format!("input.{key} = {field:?}: empty field name"));
+            }
+        }
+        if self.input.chunk_bytes == 0 {
+            problems.push("input.chunk-bytes must be at least 1".to_owned());
         }
         for pattern in self.input.include.iter().chain(&self.input.exclude) {
             if let Err(err) = globset::Glob::new(pattern) {

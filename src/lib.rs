@@ -20,7 +20,9 @@
 pub mod config;
 pub mod diff;
 pub mod document;
+pub mod dump;
 pub mod edit;
+pub mod formats;
 pub mod input;
 pub mod phases;
 pub mod pipeline;
@@ -29,3 +31,4 @@ pub mod rule;
 pub mod run;
 pub mod segment;
 pub mod stages;
+pub mod write;

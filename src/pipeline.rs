@@ -67,6 +67,19 @@ impl Pipeline {
         }
     }
 
+    /// This pipeline for the text of JSONL records: the same stages, but a
+    /// text keeps its missing final newline (a record is not a file).
+    #[must_use]
+    pub fn for_records(&self) -> Pipeline {
+        let mut records = self.clone();
+        for stage in &mut records.text_stages {
+            if let TextStage::Punctuation(p) = stage {
+                *p = p.for_records();
+            }
+        }
+        records
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

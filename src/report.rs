@@ -47,6 +47,21 @@ pub struct FileReport {
     pub blocks: u64,
     pub changed: bool,
     pub rules: BTreeMap<&'static str, u64>,
+    /// JSONL dumps only: what happened to the records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<RecordCounts>,
+}
+
+/// What happened to the records of a dump.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct RecordCounts {
+    pub total: u64,
+    pub changed: u64,
+    /// Bad lines, copied to `rejected/`.
+    pub rejected: u64,
+    /// Records whose every block was dropped (kept with empty text, or left
+    /// out, per `output.empty-records`).
+    pub emptied: u64,
 }
 
 /// A dropped or marked duplicate and where its kept copy is.

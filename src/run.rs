@@ -1,12 +1,18 @@
 //! A whole run: sources → index → decide → apply → written files and a
-//! [`Summary`]. `run` and `check` are two [`Mode`]s of this one code path;
-//! they differ only in what happens to the bytes the apply phase returns.
+//! [`Summary`]. `run`, `check` and `--in-place` are three [`Mode`]s of this
+//! one code path; they differ only in what happens to the bytes the apply
+//! phase returns.
+//!
+//! Text files are worked on in parallel, one file per task; a JSONL dump is
+//! read in line-aligned chunks worked on in parallel ([`crate::dump`]), so
+//! one large file uses every core. Documents are numbered in input order
+//! (files by path, records by line) and all results are gathered in that
+//! order, so the thread count never changes a byte of output.
 //!
 //! The engine does I/O on the output folder (atomic writes) but never prints
 //! and never exits: outcomes come back as values for the CLI to render.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -14,13 +20,18 @@ use rayon::prelude::*;
 use crate::config::NORMALIZATION_VERSION;
 use crate::diff;
 use crate::document::Change;
-use crate::input::{is_contained, Inputs, Source};
+use crate::dump;
+use crate::formats::Format;
+use crate::input::{Inputs, Source};
 use crate::phases::apply::{apply_document, Applied, ApplyError, DedupBlock};
-use crate::phases::decide::{decide, Decision};
-use crate::phases::index::{content_hash, index_document, DocIndex};
+use crate::phases::decide::{decide, DecisionTable, KeyTable};
+use crate::phases::index::{content_hash, index_document};
 use crate::pipeline::Pipeline;
-use crate::report::{preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, Summary};
+use crate::report::{
+    preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, RecordCounts, Summary,
+};
 use crate::rule::Rule;
+use crate::write::{in_place_target, write_atomic};
 
 /// What a run does with the cleaned bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,25 +55,26 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// What happened to one document.
+/// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Unchanged,
     Changed,
-    /// Bad input: reported, not cleaned.
+    /// Bad input (the whole file, or some of its records): reported.
     Failed,
     /// scour's own bug caught by the idempotence check: not written.
     Internal,
 }
 
-/// One document's outcome, as the CLI needs it.
+/// One file's outcome, as the CLI needs it.
 #[derive(Debug, Clone)]
 pub struct DocOutcome {
     pub name: String,
     pub status: Status,
     /// Unified diff raw → cleaned; kept in check mode only.
     pub diff: String,
-    /// Every change with its rule; kept in check mode only.
+    /// Every change with its rule; kept in check mode only. For a dump the
+    /// line is the record's line in the file.
     pub changes: Vec<Change>,
 }
 
@@ -104,16 +116,16 @@ pub enum RunError {
     Threads(#[from] rayon::ThreadPoolBuildError),
 }
 
-/// Why one document was not cleaned.
+/// Why a document, a record or a file was not cleaned.
 #[derive(Debug, Clone)]
-struct Failure {
-    line: Option<u32>,
-    message: String,
-    internal: bool,
+pub(crate) struct Failure {
+    pub line: Option<u32>,
+    pub message: String,
+    pub internal: bool,
 }
 
 impl Failure {
-    fn io(what: &str, err: &std::io::Error) -> Failure {
+    pub fn io(what: &str, err: &std::io::Error) -> Failure {
         Failure {
             line: None,
             message: format!("{what}: {err}"),
@@ -122,10 +134,105 @@ impl Failure {
     }
 }
 
-/// The per-document result the summary is built from.
-struct Finished {
-    result: Result<Applied, Failure>,
-    diff: String,
+/// Everything the apply phase learned about one file, ready for the summary.
+#[derive(Debug, Default)]
+pub(crate) struct FileResult {
+    pub changed: bool,
+    pub diff: String,
+    pub changes: Vec<Change>,
+    pub rules: BTreeMap<&'static str, u64>,
+    pub blocks: u64,
+    pub documents: u64,
+    pub changed_documents: u64,
+    pub dropped: Vec<DedupRecord>,
+    pub marked: Vec<DedupRecord>,
+    pub failures: Vec<Failure>,
+    /// Dumps only: record counts.
+    pub records: Option<RecordCounts>,
+}
+
+impl FileResult {
+    fn failed(failure: Failure) -> FileResult {
+        FileResult {
+            failures: vec![failure],
+            documents: 1,
+            ..FileResult::default()
+        }
+    }
+
+    /// Adds one cleaned document (a file, or a record of a dump named
+    /// `name`) to the counts.
+    pub fn add(&mut self, names: &DocNames<'_>, name: &str, applied: &Applied) {
+        self.documents += 1;
+        self.blocks += applied.blocks as u64;
+        if applied.changed {
+            self.changed_documents += 1;
+        }
+        for change in &applied.changes {
+            *self.rules.entry(change.rule.as_str()).or_default() += 1;
+        }
+        let record = |block: &DedupBlock| DedupRecord {
+            doc: name.to_owned(),
+            line: block.decision.line,
+            rule: Rule::DedupExact,
+            scope: block.decision.scope,
+            kept_doc: names.name(block.decision.kept_doc),
+            kept_line: block.decision.kept_line,
+            text: preview(&block.text, 200),
+        };
+        self.dropped.extend(applied.dropped.iter().map(record));
+        self.marked.extend(applied.marked.iter().map(record));
+    }
+}
+
+/// Names of the documents of a run by index: a file's path, or for a
+/// record `path:line`.
+pub(crate) struct DocNames<'a> {
+    sources: &'a [Source],
+    /// Per document: its source and, for a record, its line (0 for a file).
+    docs: Vec<(u32, u32)>,
+}
+
+impl DocNames<'_> {
+    pub fn name(&self, doc: u32) -> String {
+        match self.docs.get(doc as usize) {
+            Some(&(source, 0)) => self.sources[source as usize].name.clone(),
+            Some(&(source, line)) => format!("{}:{line}", self.sources[source as usize].name),
+            None => String::new(),
+        }
+    }
+}
+
+/// What the index phase kept of one source.
+enum Indexed {
+    /// A text file: its document number and a hash of its bytes.
+    Text {
+        doc: u32,
+        content: u128,
+    },
+    /// A dump: the number of its first record (one per line).
+    Dump {
+        first_doc: u32,
+    },
+    Failed(Failure),
+}
+
+/// Consecutive text files, or one dump: the units the phases schedule.
+fn groups(sources: &[Source]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < sources.len() {
+        let start = i;
+        if Format::of(&sources[i].path) == Format::Text {
+            while i < sources.len() && Format::of(&sources[i].path) == Format::Text {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+        out.push(start..i);
+    }
+    out
 }
 
 /// Runs the pipeline over `inputs` with `jobs` threads.
@@ -148,79 +255,14 @@ pub fn run(
         .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
         .sum();
 
+    let records = pipeline.for_records();
     progress.phase("index", total);
-    let indexed: Vec<Result<DocIndex, Failure>> = pool.install(|| {
-        sources
-            .par_iter()
-            .map(|source| {
-                let bytes =
-                    std::fs::read(&source.path).map_err(|err| Failure::io("cannot read", &err))?;
-                progress.advance(bytes.len() as u64);
-                index_document(pipeline, &bytes).map_err(|err| {
-                    if let Mode::Write { dir, .. } = mode {
-                        reject(dir, source, &bytes);
-                    }
-                    Failure {
-                        line: Some(err.line()),
-                        message: err.to_string(),
-                        internal: false,
-                    }
-                })
-            })
-            .collect()
-    });
-
-    let mut content = Vec::with_capacity(indexed.len());
-    let mut keys = Vec::with_capacity(indexed.len());
-    let mut failures = Vec::with_capacity(indexed.len());
-    for entry in indexed {
-        match entry {
-            Ok(index) => {
-                content.push(index.content);
-                keys.push(index.keys);
-                failures.push(None);
-            }
-            Err(failure) => {
-                content.push(0);
-                keys.push(Vec::new());
-                failures.push(Some(failure));
-            }
-        }
-    }
-    let decisions = match pipeline.dedup() {
-        Some(dedup) => decide(dedup, &keys),
-        None => vec![Vec::new(); keys.len()],
-    };
-    drop(keys);
-
+    let (indexed, names, decisions) = index_all(pipeline, &records, sources, mode, &pool, progress);
     progress.phase("apply", total);
-    let finished: Vec<Finished> = pool.install(|| {
-        sources
-            .par_iter()
-            .zip(failures)
-            .zip(&content)
-            .zip(&decisions)
-            .enumerate()
-            .map(|(doc, (((source, failure), &hash), decisions))| {
-                let finished = match failure {
-                    Some(failure) => Finished {
-                        result: Err(failure),
-                        diff: String::new(),
-                    },
-                    None => finish(pipeline, doc as u32, source, hash, decisions, mode),
-                };
-                progress.advance(
-                    finished
-                        .result
-                        .as_ref()
-                        .map_or(0, |a| a.original.len() as u64),
-                );
-                finished
-            })
-            .collect()
-    });
-
-    let outcome = summarize(sources, finished, inputs, mode);
+    let results = apply_all(
+        pipeline, &records, sources, indexed, &names, &decisions, mode, &pool, progress,
+    );
+    let outcome = summarize(sources, results, inputs);
     if let Mode::Write { dir, reports: true } = mode {
         let mut json = serde_json::to_vec_pretty(&outcome.summary).expect("summary serializes");
         json.push(b'\n');
@@ -233,25 +275,154 @@ pub fn run(
     Ok(outcome)
 }
 
-/// Applies the decisions to one document and writes or keeps the result.
-fn finish(
+/// The index phase over every source, in input order: the keys go to the
+/// decide phase, which runs here too (it is one sequential pass).
+fn index_all<'a>(
     pipeline: &Pipeline,
-    doc: u32,
-    source: &Source,
-    hash: u128,
-    decisions: &[Decision],
+    records: &Pipeline,
+    sources: &'a [Source],
     mode: &Mode,
-) -> Finished {
-    let failed = |failure| Finished {
-        result: Err(failure),
-        diff: String::new(),
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+) -> (Vec<Indexed>, DocNames<'a>, DecisionTable) {
+    let mut table = KeyTable::default();
+    let mut names = DocNames {
+        sources,
+        docs: Vec::new(),
     };
+    let mut indexed: Vec<Indexed> = Vec::with_capacity(sources.len());
+    for group in groups(sources) {
+        if Format::of(&sources[group.start].path) == Format::Text {
+            let results: Vec<_> = pool.install(|| {
+                sources[group.clone()]
+                    .par_iter()
+                    .map(|source| index_text(pipeline, source, mode, progress))
+                    .collect()
+            });
+            for (i, result) in group.zip(results) {
+                let keys = result.as_ref().map_or(&[][..], |(keys, _)| keys.as_slice());
+                let doc = table.push(keys);
+                names.docs.push((i as u32, 0));
+                indexed.push(match result {
+                    Ok((_, content)) => Indexed::Text { doc, content },
+                    Err(failure) => Indexed::Failed(failure),
+                });
+            }
+        } else {
+            let i = group.start;
+            let first_doc = table.len() as u32;
+            let result = dump::index(records, &sources[i], pool, progress, &mut |line, keys| {
+                table.push(keys);
+                names.docs.push((i as u32, line));
+            });
+            indexed.push(match result {
+                Ok(()) => Indexed::Dump { first_doc },
+                Err(failure) => Indexed::Failed(failure),
+            });
+        }
+    }
+    let decisions = match pipeline.dedup() {
+        Some(dedup) => decide(dedup, &table),
+        None => DecisionTable::default(),
+    };
+    (indexed, names, decisions)
+}
+
+/// The apply phase over every source, results in input order.
+#[allow(clippy::too_many_arguments)]
+fn apply_all(
+    pipeline: &Pipeline,
+    records: &Pipeline,
+    sources: &[Source],
+    indexed: Vec<Indexed>,
+    names: &DocNames<'_>,
+    decisions: &DecisionTable,
+    mode: &Mode,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+) -> Vec<FileResult> {
+    let mut results: Vec<FileResult> = Vec::with_capacity(sources.len());
+    let mut indexed = indexed.into_iter();
+    for group in groups(sources) {
+        let entries: Vec<Indexed> = indexed.by_ref().take(group.len()).collect();
+        if Format::of(&sources[group.start].path) == Format::Text {
+            let batch: Vec<FileResult> = pool.install(|| {
+                sources[group]
+                    .par_iter()
+                    .zip(entries)
+                    .map(|(source, entry)| match entry {
+                        Indexed::Text { doc, content } => apply_text(
+                            pipeline,
+                            names,
+                            source,
+                            doc,
+                            content,
+                            decisions.doc(doc as usize),
+                            mode,
+                            progress,
+                        ),
+                        Indexed::Failed(failure) => FileResult::failed(failure),
+                        Indexed::Dump { .. } => unreachable!("a text group holds text files"),
+                    })
+                    .collect()
+            });
+            results.extend(batch);
+        } else {
+            let source = &sources[group.start];
+            results.push(match entries.into_iter().next() {
+                Some(Indexed::Dump { first_doc }) => dump::apply(
+                    records, names, source, first_doc, decisions, pool, mode, progress,
+                ),
+                Some(Indexed::Failed(failure)) => FileResult::failed(failure),
+                _ => unreachable!("a dump group holds one dump"),
+            });
+        }
+    }
+    results
+}
+
+fn index_text(
+    pipeline: &Pipeline,
+    source: &Source,
+    mode: &Mode,
+    progress: &dyn Progress,
+) -> Result<(Vec<crate::pipeline::KeyedBlock>, u128), Failure> {
+    let bytes = std::fs::read(&source.path).map_err(|err| Failure::io("cannot read", &err))?;
+    progress.advance(bytes.len() as u64);
+    match index_document(pipeline, &bytes) {
+        Ok(index) => Ok((index.keys, index.content)),
+        Err(err) => {
+            if let Mode::Write { dir, .. } = mode {
+                reject(dir, &source.output, &bytes);
+            }
+            Err(Failure {
+                line: Some(err.line()),
+                message: err.to_string(),
+                internal: false,
+            })
+        }
+    }
+}
+
+/// Applies the decisions to one text file and writes or keeps the result.
+#[allow(clippy::too_many_arguments)]
+fn apply_text(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    source: &Source,
+    doc: u32,
+    hash: u128,
+    decisions: &[crate::phases::decide::Decision],
+    mode: &Mode,
+    progress: &dyn Progress,
+) -> FileResult {
     let bytes = match std::fs::read(&source.path) {
         Ok(bytes) => bytes,
-        Err(err) => return failed(Failure::io("cannot read", &err)),
+        Err(err) => return FileResult::failed(Failure::io("cannot read", &err)),
     };
+    progress.advance(bytes.len() as u64);
     if content_hash(&bytes) != hash {
-        return failed(Failure {
+        return FileResult::failed(Failure {
             line: None,
             message: "changed while scour was reading it; run again".into(),
             internal: false,
@@ -260,92 +431,98 @@ fn finish(
     let applied = match apply_document(pipeline, &source.name, doc, &bytes, decisions) {
         Ok(applied) => applied,
         Err(ApplyError::Decode(err)) => {
-            return failed(Failure {
+            return FileResult::failed(Failure {
                 line: Some(err.line()),
                 message: err.to_string(),
                 internal: false,
             })
         }
         Err(err @ ApplyError::NotIdempotent { .. }) => {
-            return failed(Failure {
+            return FileResult::failed(Failure {
                 line: None,
                 message: err.to_string(),
                 internal: true,
             })
         }
     };
+    let mut result = FileResult::default();
+    result.add(names, &source.name, &applied);
+    result.changed = applied.changed;
     let diff = if applied.changed {
-        let mut diff = diff::unified(&applied.original, &applied.text, &source.name);
+        let diff = diff::unified(&applied.original, &applied.text, &source.name);
         if diff.is_empty() {
             // Same text, other bytes: line endings or BOM only.
-            diff = format!(
+            format!(
                 "--- a/{0}\n+++ b/{0}\n(line endings or byte order mark only)\n",
                 source.name
-            );
+            )
+        } else {
+            diff
         }
-        diff
     } else {
         String::new()
     };
-    match mode {
-        Mode::Check => Finished {
-            result: Ok(applied),
-            diff,
-        },
-        Mode::InPlace => {
-            if applied.changed {
-                if let Err(err) = write_in_place(&source.path, &applied.output) {
-                    return failed(Failure::io("cannot rewrite in place", &err));
-                }
-            }
-            Finished {
-                result: Ok(applied),
-                diff: String::new(),
-            }
+    let written = match mode {
+        Mode::Check => {
+            result.diff = diff;
+            result.changes = applied.changes;
+            return result;
         }
+        Mode::InPlace if !applied.changed => Ok(()),
+        Mode::InPlace => in_place_target(&source.path)
+            .and_then(|(folder, target, permissions)| {
+                write_atomic(&folder, &target, &applied.output, Some(permissions))
+            })
+            .map_err(|err| Failure::io("cannot rewrite in place", &err)),
         Mode::Write { dir, reports } => {
             let target = dir.join(&source.output);
             let permissions = std::fs::metadata(&source.path)
                 .ok()
                 .map(|m| m.permissions());
-            if let Err(err) = write_atomic(dir, &target, &applied.output, permissions) {
-                return failed(Failure::io(
-                    &format!("cannot write {}", target.display()),
-                    &err,
-                ));
-            }
-            if *reports && applied.changed {
-                let mut text = String::new();
-                for line in diff::explain(&source.name, &applied.changes).lines() {
-                    text.push_str("# ");
-                    text.push_str(line);
-                    text.push('\n');
-                }
-                text.push_str(&diff);
-                let mut name = source.output.clone().into_os_string();
-                name.push(".diff");
-                let path = dir.join("diffs").join(name);
-                if let Err(err) = write_atomic(dir, &path, text.as_bytes(), None) {
-                    return failed(Failure::io(
-                        &format!("cannot write {}", path.display()),
-                        &err,
-                    ));
-                }
-            }
-            Finished {
-                result: Ok(applied),
-                diff: String::new(),
-            }
+            write_atomic(dir, &target, &applied.output, permissions)
+                .map_err(|err| Failure::io(&format!("cannot write {}", target.display()), &err))
+                .and_then(|()| {
+                    if *reports && applied.changed {
+                        write_diff(
+                            dir,
+                            &source.output,
+                            &diff::explain(&source.name, &applied.changes),
+                            &diff,
+                        )
+                    } else {
+                        Ok(())
+                    }
+                })
         }
+    };
+    if let Err(failure) = written {
+        result.failures.push(failure);
     }
+    result
 }
 
-fn summarize(
-    sources: &[Source],
-    finished: Vec<Finished>,
-    inputs: &Inputs,
-    mode: &Mode,
-) -> RunOutcome {
+/// `diffs/<output>.diff`: the reasons as `#` lines, then the unified diff.
+pub(crate) fn write_diff(
+    dir: &Path,
+    output: &Path,
+    explained: &str,
+    diff: &str,
+) -> Result<(), Failure> {
+    let mut text = String::with_capacity(explained.len() + diff.len() + 64);
+    for line in explained.lines() {
+        text.push_str("# ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str(diff);
+    let mut name = output.as_os_str().to_owned();
+    name.push(".diff");
+    let path = dir.join("diffs").join(name);
+    write_atomic(dir, &path, text.as_bytes(), None)
+        .map_err(|err| Failure::io(&format!("cannot write {}", path.display()), &err))
+}
+
+fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> RunOutcome {
     let mut summary = Summary {
         normalization_version: NORMALIZATION_VERSION,
         ..Summary::default()
@@ -358,63 +535,65 @@ fn summarize(
             message: skipped.message.clone(),
         });
     }
-    let mut documents = Vec::with_capacity(finished.len());
-    for (source, done) in sources.iter().zip(finished) {
-        summary.documents.total += 1;
-        let applied = match done.result {
-            Ok(applied) => applied,
-            Err(failure) => {
-                summary.documents.failed += 1;
-                summary.errors.push(ErrorRecord {
-                    kind: if failure.internal {
-                        ErrorKind::Internal
-                    } else {
-                        ErrorKind::Input
-                    },
-                    path: source.name.clone(),
-                    line: failure.line,
-                    message: failure.message,
-                });
-                documents.push(DocOutcome {
-                    name: source.name.clone(),
-                    status: if failure.internal {
-                        Status::Internal
-                    } else {
-                        Status::Failed
-                    },
-                    diff: String::new(),
-                    changes: Vec::new(),
-                });
-                continue;
-            }
-        };
-        let rules = count_document(&mut summary, sources, source, &applied);
-        if applied.changed {
-            summary.documents.changed += 1;
+    let mut documents = Vec::with_capacity(results.len());
+    for (source, result) in sources.iter().zip(results) {
+        let internal = result.failures.iter().any(|f| f.internal);
+        let failed = !result.failures.is_empty();
+        summary.documents.total += result.documents;
+        summary.documents.changed += result.changed_documents;
+        let whole_file_failed = failed && result.documents <= 1 && result.records.is_none();
+        if whole_file_failed {
+            summary.documents.failed += 1;
         } else {
-            summary.documents.unchanged += 1;
+            summary.documents.unchanged += result.documents - result.changed_documents;
         }
-        summary.files.push(FileReport {
-            doc: source.name.clone(),
-            output: source.output.to_string_lossy().replace('\\', "/"),
-            blocks: applied.blocks as u64,
-            changed: applied.changed,
-            rules,
-        });
-        let keep_details = *mode == Mode::Check;
+        if let Some(records) = &result.records {
+            summary.documents.failed += records.rejected;
+        }
+        for failure in &result.failures {
+            summary.errors.push(ErrorRecord {
+                kind: if failure.internal {
+                    ErrorKind::Internal
+                } else {
+                    ErrorKind::Input
+                },
+                path: source.name.clone(),
+                line: failure.line,
+                message: failure.message.clone(),
+            });
+        }
+        for (rule, count) in &result.rules {
+            *summary.rules.entry(rule).or_default() += count;
+        }
+        summary.blocks.total += result.blocks;
+        summary.blocks.dropped += result.dropped.len() as u64;
+        summary.blocks.marked += result.marked.len() as u64;
+        summary.dropped.extend(result.dropped);
+        summary.marked.extend(result.marked);
+        if !whole_file_failed {
+            summary.files.push(FileReport {
+                doc: source.name.clone(),
+                output: source.output.to_string_lossy().replace('\\', "/"),
+                blocks: result.blocks,
+                changed: result.changed,
+                rules: result.rules,
+                records: result.records,
+            });
+        }
+        let status = if internal {
+            Status::Internal
+        } else if failed {
+            Status::Failed
+        } else if result.changed {
+            Status::Changed
+        } else {
+            Status::Unchanged
+        };
         documents.push(DocOutcome {
             name: source.name.clone(),
-            status: if applied.changed {
-                Status::Changed
-            } else {
-                Status::Unchanged
-            },
-            diff: done.diff,
-            changes: if keep_details {
-                applied.changes
-            } else {
-                Vec::new()
-            },
+            status,
+            diff: result.diff,
+            changes: result.changes,
         });
     }
     RunOutcome {
@@ -422,38 +601,6 @@ fn summarize(
         documents,
         discovery_errors: inputs.errors.len(),
     }
-}
-
-/// Adds one cleaned document's counts and dedup records to `summary`;
-/// returns its changes counted by rule.
-fn count_document(
-    summary: &mut Summary,
-    sources: &[Source],
-    source: &Source,
-    applied: &Applied,
-) -> BTreeMap<&'static str, u64> {
-    let mut rules: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for change in &applied.changes {
-        *rules.entry(change.rule.as_str()).or_default() += 1;
-    }
-    for (rule, count) in &rules {
-        *summary.rules.entry(rule).or_default() += count;
-    }
-    let record = |block: &DedupBlock| DedupRecord {
-        doc: source.name.clone(),
-        line: block.decision.line,
-        rule: Rule::DedupExact,
-        scope: block.decision.scope,
-        kept_doc: sources[block.decision.kept_doc as usize].name.clone(),
-        kept_line: block.decision.kept_line,
-        text: preview(&block.text, 200),
-    };
-    summary.blocks.total += applied.blocks as u64;
-    summary.blocks.dropped += applied.dropped.len() as u64;
-    summary.blocks.marked += applied.marked.len() as u64;
-    summary.dropped.extend(applied.dropped.iter().map(record));
-    summary.marked.extend(applied.marked.iter().map(record));
-    rules
 }
 
 /// Makes the output folder and clears the report folders a previous run
@@ -473,58 +620,9 @@ fn prepare_output(dir: &Path, reports: bool) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Replaces the file at `path` (through a symlink, its target) atomically,
-/// keeping its permissions.
-fn write_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let target = path.canonicalize()?;
-    let folder = target.parent().unwrap_or(Path::new("/"));
-    let permissions = std::fs::metadata(&target)?.permissions();
-    write_atomic(folder, &target, bytes, Some(permissions))
-}
-
-/// Keeps an unreadable document byte for byte under `rejected/`.
-fn reject(dir: &Path, source: &Source, bytes: &[u8]) {
-    let path = dir.join("rejected").join(&source.output);
+/// Keeps an unreadable text file byte for byte under `rejected/`.
+fn reject(dir: &Path, output: &Path, bytes: &[u8]) {
+    let path = dir.join("rejected").join(output);
     // A failed copy still leaves the error in the summary; nothing is hidden.
     let _ = write_atomic(dir, &path, bytes, None);
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a
-/// rename, so a crash never leaves half a file. Refuses paths that would
-/// leave `root`, whatever symlinks inside it say.
-pub fn write_atomic(
-    root: &Path,
-    path: &Path,
-    bytes: &[u8],
-    permissions: Option<std::fs::Permissions>,
-) -> std::io::Result<()> {
-    let outside = || {
-        std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "path leaves the output folder",
-        )
-    };
-    let relative = path.strip_prefix(root).map_err(|_| outside())?;
-    if !is_contained(relative) {
-        return Err(outside());
-    }
-    let parent = path.parent().unwrap_or(root);
-    std::fs::create_dir_all(parent)?;
-    if !parent.canonicalize()?.starts_with(root.canonicalize()?) {
-        return Err(outside());
-    }
-    let mut file = tempfile::NamedTempFile::new_in(parent)?;
-    file.write_all(bytes)?;
-    if let Some(permissions) = permissions {
-        file.as_file().set_permissions(permissions)?;
-    } else {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-    }
-    file.persist(path).map_err(|err| err.error)?;
-    Ok(())
 }

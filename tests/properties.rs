@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 use scour::config::Config;
 use scour::phases::apply::{apply_document, clean_alone, ApplyError};
-use scour::phases::decide::decide;
+use scour::phases::decide::decide_one;
 use scour::pipeline::Pipeline;
 use scour::stages::dedup::block_key;
 
@@ -85,7 +85,7 @@ fn decisions_for(pipeline: &Pipeline, text: &str) -> Vec<scour::phases::decide::
     let doc = pipeline.clean(&decoded.text);
     pipeline
         .dedup()
-        .map(|d| decide(d, &[pipeline.keys(&doc)]).remove(0))
+        .map(|d| decide_one(d, &pipeline.keys(&doc)))
         .unwrap_or_default()
 }
 

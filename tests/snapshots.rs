@@ -8,7 +8,7 @@ use std::path::Path;
 use scour::config::Config;
 use scour::document::decode;
 use scour::phases::apply::{clean_alone, clean_settled};
-use scour::phases::decide::decide;
+use scour::phases::decide::decide_one;
 use scour::pipeline::Pipeline;
 use scour::segment::Segmenter;
 
@@ -34,7 +34,7 @@ fn describe(pipeline: &Pipeline, text: &str) -> String {
     let doc = pipeline.clean(text);
     let decisions = pipeline
         .dedup()
-        .map(|d| decide(d, &[pipeline.keys(&doc)]).remove(0))
+        .map(|d| decide_one(d, &pipeline.keys(&doc)))
         .unwrap_or_default();
     let cleaned = clean_settled(pipeline, text, &decisions, 0, "doc").unwrap();
     let mut out = String::from("--- output\n");

@@ -9,7 +9,7 @@
 use crate::config::Policy;
 use crate::diff;
 use crate::document::{decode, encode, Change, DecodeError, Document, LineEnding};
-use crate::phases::decide::{decide, Decision};
+use crate::phases::decide::{decide_one, Decision};
 use crate::pipeline::Pipeline;
 use crate::rule::Rule;
 
@@ -120,7 +120,7 @@ fn clean_within(pipeline: &Pipeline, text: &str, doc: u32) -> CleanText {
     let cleaned = pipeline.clean(text);
     let decisions = match pipeline.dedup() {
         Some(dedup) => {
-            let mut decisions = decide(dedup, &[pipeline.keys(&cleaned)]).remove(0);
+            let mut decisions = decide_one(dedup, &pipeline.keys(&cleaned));
             for decision in &mut decisions {
                 decision.kept_doc = doc;
             }

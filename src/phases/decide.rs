@@ -5,6 +5,7 @@
 //! some thread. Memory is one map entry per distinct key.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::config::Policy;
 use crate::pipeline::KeyedBlock;
@@ -35,43 +36,126 @@ pub struct Decision {
     pub kept_line: u32,
 }
 
-/// Decides, for documents given in input order, what happens to each
-/// repeated block. `docs[i]` holds the keys of document `i`.
-pub fn decide(dedup: &Deduplicator, docs: &[Vec<KeyedBlock>]) -> Vec<Vec<Decision>> {
-    let mut first_seen: HashMap<BlockKey, (u32, u32)> = HashMap::new();
-    let mut local: HashMap<BlockKey, u32> = HashMap::new();
-    docs.iter()
-        .enumerate()
-        .map(|(doc, keys)| {
-            let doc = doc as u32;
-            local.clear();
-            let mut decisions = Vec::new();
-            for keyed in keys {
-                let verdict = if let Some(&line) = local.get(&keyed.key) {
-                    Some((dedup.within_document, Scope::Document, doc, line))
-                } else {
-                    first_seen.get(&keyed.key).map(|&(kept_doc, kept_line)| {
-                        (dedup.across_documents, Scope::Corpus, kept_doc, kept_line)
-                    })
-                };
-                local.entry(keyed.key).or_insert(keyed.line);
-                first_seen.entry(keyed.key).or_insert((doc, keyed.line));
-                if let Some((action, scope, kept_doc, kept_line)) = verdict {
-                    if action != Policy::Keep {
-                        decisions.push(Decision {
-                            block: keyed.block,
-                            line: keyed.line,
-                            action,
-                            scope,
-                            kept_doc,
-                            kept_line,
-                        });
-                    }
+/// The keys of every document of a run, in input order, in one flat array
+/// (millions of records must not mean millions of small vectors).
+#[derive(Debug, Default, Clone)]
+pub struct KeyTable {
+    keys: Vec<KeyedBlock>,
+    /// Where each document's keys start in `keys`.
+    starts: Vec<usize>,
+}
+
+impl KeyTable {
+    /// Adds the next document's keys; returns its index.
+    pub fn push(&mut self, keys: &[KeyedBlock]) -> u32 {
+        self.starts.push(self.keys.len());
+        self.keys.extend_from_slice(keys);
+        (self.starts.len() - 1) as u32
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    pub fn doc(&self, doc: usize) -> &[KeyedBlock] {
+        let end = self.starts.get(doc + 1).copied().unwrap_or(self.keys.len());
+        &self.keys[self.starts[doc]..end]
+    }
+}
+
+/// The decisions for every document of a run, flat like [`KeyTable`].
+#[derive(Debug, Default, Clone)]
+pub struct DecisionTable {
+    decisions: Vec<Decision>,
+    starts: Vec<usize>,
+}
+
+impl DecisionTable {
+    /// The decisions about document `doc`; none for an unknown document.
+    pub fn doc(&self, doc: usize) -> &[Decision] {
+        let Some(&start) = self.starts.get(doc) else {
+            return &[];
+        };
+        let end = self
+            .starts
+            .get(doc + 1)
+            .copied()
+            .unwrap_or(self.decisions.len());
+        &self.decisions[start..end]
+    }
+}
+
+/// Keys are blake3 output, already uniform: hashing them again is waste.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyMap<V> = HashMap<BlockKey, V, BuildHasherDefault<KeyHasher>>;
+
+/// Decides, for the documents of `table` in input order, what happens to
+/// each repeated block.
+pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
+    let mut first_seen: KeyMap<(u32, u32)> = KeyMap::default();
+    let mut local: KeyMap<u32> = KeyMap::default();
+    let mut out = DecisionTable {
+        decisions: Vec::new(),
+        starts: Vec::with_capacity(table.len()),
+    };
+    for doc in 0..table.len() {
+        out.starts.push(out.decisions.len());
+        local.clear();
+        let doc_id = doc as u32;
+        for keyed in table.doc(doc) {
+            let verdict = if let Some(&line) = local.get(&keyed.key) {
+                Some((dedup.within_document, Scope::Document, doc_id, line))
+            } else {
+                first_seen.get(&keyed.key).map(|&(kept_doc, kept_line)| {
+                    (dedup.across_documents, Scope::Corpus, kept_doc, kept_line)
+                })
+            };
+            local.entry(keyed.key).or_insert(keyed.line);
+            first_seen.entry(keyed.key).or_insert((doc_id, keyed.line));
+            if let Some((action, scope, kept_doc, kept_line)) = verdict {
+                if action != Policy::Keep {
+                    out.decisions.push(Decision {
+                        block: keyed.block,
+                        line: keyed.line,
+                        action,
+                        scope,
+                        kept_doc,
+                        kept_line,
+                    });
                 }
             }
-            decisions
-        })
-        .collect()
+        }
+    }
+    out
+}
+
+/// [`decide`] for one document on its own (within-document scope only).
+pub fn decide_one(dedup: &Deduplicator, keys: &[KeyedBlock]) -> Vec<Decision> {
+    let mut table = KeyTable::default();
+    table.push(keys);
+    decide(dedup, &table).decisions
 }
 
 #[cfg(test)]
@@ -90,6 +174,19 @@ mod tests {
             .collect()
     }
 
+    fn table(docs: &[Vec<KeyedBlock>]) -> KeyTable {
+        let mut table = KeyTable::default();
+        for keys in docs {
+            table.push(keys);
+        }
+        table
+    }
+
+    fn decided(dedup: &Deduplicator, table: &KeyTable) -> Vec<Vec<Decision>> {
+        let out = decide(dedup, table);
+        (0..table.len()).map(|d| out.doc(d).to_vec()).collect()
+    }
+
     fn dedup(within: Policy, across: Policy) -> Deduplicator {
         Deduplicator {
             min_chars: 0,
@@ -100,8 +197,8 @@ mod tests {
 
     #[test]
     fn first_in_input_order_survives() {
-        let docs = [keyed(&[(1, 7), (2, 8), (3, 7)]), keyed(&[(1, 8), (2, 9)])];
-        let got = decide(&dedup(Policy::Drop, Policy::Mark), &docs);
+        let docs = table(&[keyed(&[(1, 7), (2, 8), (3, 7)]), keyed(&[(1, 8), (2, 9)])]);
+        let got = decided(&dedup(Policy::Drop, Policy::Mark), &docs);
         assert_eq!(got[0].len(), 1);
         assert_eq!(
             (got[0][0].line, got[0][0].action, got[0][0].scope),
@@ -117,8 +214,8 @@ mod tests {
 
     #[test]
     fn within_scope_points_at_the_same_document_even_if_seen_before() {
-        let docs = [keyed(&[(1, 5)]), keyed(&[(4, 5), (9, 5)])];
-        let got = decide(&dedup(Policy::Drop, Policy::Keep), &docs);
+        let docs = table(&[keyed(&[(1, 5)]), keyed(&[(4, 5), (9, 5)])]);
+        let got = decided(&dedup(Policy::Drop, Policy::Keep), &docs);
         assert!(got[0].is_empty());
         assert_eq!(got[1].len(), 1, "the corpus copy is kept silently");
         assert_eq!(

@@ -40,11 +40,25 @@ static DOUBLE_HYPHEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("
 #[derive(Debug, Clone)]
 pub struct PunctuationNormalizer {
     config: PunctuationConfig,
+    /// Files end with a newline; a record's text (JSONL) is left as it ends.
+    final_newline: bool,
 }
 
 impl PunctuationNormalizer {
     pub fn new(config: PunctuationConfig) -> PunctuationNormalizer {
-        PunctuationNormalizer { config }
+        PunctuationNormalizer {
+            config,
+            final_newline: true,
+        }
+    }
+
+    /// The same rules for the text of a record, which needs no final newline.
+    #[must_use]
+    pub fn for_records(&self) -> PunctuationNormalizer {
+        PunctuationNormalizer {
+            config: self.config.clone(),
+            final_newline: false,
+        }
     }
 
     pub fn apply(&self, doc: &mut Document<'_>) {
@@ -77,7 +91,7 @@ impl PunctuationNormalizer {
             repair_missing_bullets(doc);
         }
         if self.config.whitespace {
-            tidy_blank_lines(doc);
+            tidy_blank_lines(doc, self.final_newline);
         }
     }
 
@@ -720,7 +734,7 @@ fn repair_missing_bullets(doc: &mut Document<'_>) {
 
 /// At most one blank line between blocks, none at the start or the end,
 /// and a final newline.
-fn tidy_blank_lines(doc: &mut Document<'_>) {
+fn tidy_blank_lines(doc: &mut Document<'_>, final_newline: bool) {
     let blocks = &mut doc.blocks;
     let changes = &mut doc.changes;
     let mut i = 0;
@@ -762,7 +776,7 @@ fn tidy_blank_lines(doc: &mut Document<'_>) {
             after: String::new(),
         });
     }
-    if !doc.final_newline && !blocks.is_empty() {
+    if final_newline && !doc.final_newline && !blocks.is_empty() {
         doc.final_newline = true;
         changes.push(Change {
             rule: Rule::PunctuationFinalNewline,

@@ -1,0 +1,596 @@
+//! JSONL dumps through the phases: read in line-aligned chunks, chunks
+//! worked on in parallel, results put back in line order.
+//!
+//! Memory stays bounded: a batch of a few chunks per thread is in flight at
+//! a time, never the whole file. Every line is a document slot (document
+//! number = the dump's first number + line − 1), so both phases number
+//! records the same way without a counting pass. Compressed output is made
+//! chunk by chunk in parallel (concatenated gzip members and zstd frames are
+//! one valid stream).
+
+use std::io::{self, BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::EmptyRecords;
+use crate::diff;
+use crate::document::decode;
+use crate::formats::jsonl::{self, Chunk, ChunkReader, Compression, FieldPath, RecordError};
+use crate::formats::Format;
+use crate::input::Source;
+use crate::phases::apply::{apply_document, ApplyError};
+use crate::phases::decide::DecisionTable;
+use crate::pipeline::{KeyedBlock, Pipeline};
+use crate::report::RecordCounts;
+use crate::run::{DocNames, Failure, FileResult, Mode, Progress};
+use crate::write::{in_place_target, AtomicFile};
+
+/// Counts the raw (compressed) bytes read, for progress.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+struct Opened {
+    chunks: ChunkReader<Box<dyn BufRead + Send>>,
+    read: Arc<AtomicU64>,
+    reported: u64,
+}
+
+impl Opened {
+    /// Reports the raw bytes read since the last call.
+    fn advance(&mut self, progress: &dyn Progress) {
+        let now = self.read.load(Ordering::Relaxed);
+        progress.advance(now - self.reported);
+        self.reported = now;
+    }
+}
+
+fn compression(source: &Source) -> Compression {
+    match Format::of(&source.path) {
+        Format::Jsonl(compression) => compression,
+        Format::Text => Compression::None,
+    }
+}
+
+fn open(pipeline: &Pipeline, source: &Source) -> io::Result<Opened> {
+    let input = &pipeline.config().input;
+    let file = std::fs::File::open(&source.path)?;
+    let read = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: file,
+        count: Arc::clone(&read),
+    };
+    let reader = jsonl::reader(counting, compression(source), input.max_decompressed_bytes)?;
+    Ok(Opened {
+        chunks: ChunkReader::new(reader, input.chunk_bytes, input.max_record_bytes),
+        read,
+        reported: 0,
+    })
+}
+
+/// The text and id fields the config names.
+struct Fields {
+    text: FieldPath,
+    id: FieldPath,
+}
+
+impl Fields {
+    fn of(pipeline: &Pipeline) -> Fields {
+        let input = &pipeline.config().input;
+        Fields {
+            text: FieldPath::new(&input.text_field),
+            id: FieldPath::new(&input.id_field),
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Reads the dump in batches and hands each batch's chunks, processed in
+/// parallel by `work`, to `merge` in order. Returns the read error that
+/// ended the file early, if any.
+fn batches<T: Send>(
+    opened: &mut Opened,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    overflow: &mut dyn FnMut(&[u8]),
+    work: &(dyn Fn(&Chunk) -> T + Sync),
+    merge: &mut dyn FnMut(T),
+) -> Option<Failure> {
+    let per_batch = pool.current_num_threads() * 2;
+    loop {
+        let mut batch = Vec::with_capacity(per_batch);
+        let mut ended = None;
+        let mut finished = false;
+        while batch.len() < per_batch {
+            match opened.chunks.next_chunk(overflow) {
+                Ok(Some(chunk)) => batch.push(chunk),
+                Ok(None) => {
+                    finished = true;
+                    break;
+                }
+                Err((line, err)) => {
+                    ended = Some(Failure {
+                        line: Some(line as u32),
+                        message: format!("cannot read on: {err}"),
+                        internal: false,
+                    });
+                    finished = true;
+                    break;
+                }
+            }
+        }
+        let done: Vec<T> = pool.install(|| batch.par_iter().map(work).collect());
+        done.into_iter().for_each(&mut *merge);
+        opened.advance(progress);
+        if finished {
+            return ended;
+        }
+    }
+}
+
+/// Index phase for one dump: calls `on_record` with each line's number and
+/// the keys of its record (none for a blank or bad line), in line order.
+pub(crate) fn index(
+    pipeline: &Pipeline,
+    source: &Source,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    on_record: &mut dyn FnMut(u32, &[KeyedBlock]),
+) -> Result<(), Failure> {
+    let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
+    let fields = Fields::of(pipeline);
+    let work = |chunk: &Chunk| -> Vec<(u64, Vec<KeyedBlock>)> {
+        let mut out: Vec<(u64, Vec<KeyedBlock>)> = chunk
+            .lines()
+            .map(|(line, bytes, _)| (line, record_keys(pipeline, &fields, bytes)))
+            .collect();
+        if !chunk.too_long.is_empty() {
+            out.extend(chunk.too_long.iter().map(|&line| (line, Vec::new())));
+            out.sort_by_key(|(line, _)| *line);
+        }
+        out
+    };
+    // Errors are reported once, by the apply phase, which reads the same bytes.
+    batches(
+        &mut opened,
+        pool,
+        progress,
+        &mut |_| {},
+        &work,
+        &mut |records| {
+            for (line, keys) in records {
+                on_record(line as u32, &keys);
+            }
+        },
+    );
+    Ok(())
+}
+
+fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> Vec<KeyedBlock> {
+    if is_blank(line) {
+        return Vec::new();
+    }
+    let Ok(record) = jsonl::parse(line, &fields.text, &fields.id) else {
+        return Vec::new();
+    };
+    let Ok(decoded) = decode(record.text.as_bytes()) else {
+        return Vec::new();
+    };
+    pipeline.keys(&pipeline.clean(&decoded.text))
+}
+
+/// What one chunk produced in the apply phase.
+#[derive(Default)]
+struct ChunkOut {
+    /// The output lines, compressed as the dump is.
+    output: Vec<u8>,
+    /// Bad lines, byte for byte, each with a newline.
+    rejected: Vec<u8>,
+    /// For each changed record: its reasons as `#` lines, then its diff.
+    report: String,
+    result: FileResult,
+    records: RecordCounts,
+}
+
+/// Where the apply phase of one dump writes; files appear on [`Sinks::commit`].
+struct Sinks {
+    output: Option<AtomicFile>,
+    root: Option<PathBuf>,
+    rejected: Option<AtomicFile>,
+    rejected_path: Option<PathBuf>,
+    diffs: Option<AtomicFile>,
+    diffs_path: Option<PathBuf>,
+}
+
+impl Sinks {
+    fn new(source: &Source, mode: &Mode) -> io::Result<Sinks> {
+        let mut sinks = Sinks {
+            output: None,
+            root: None,
+            rejected: None,
+            rejected_path: None,
+            diffs: None,
+            diffs_path: None,
+        };
+        match mode {
+            Mode::Check => {}
+            Mode::InPlace => {
+                let (folder, target, permissions) = in_place_target(&source.path)?;
+                sinks.output = Some(AtomicFile::create(&folder, &target, Some(permissions))?);
+            }
+            Mode::Write { dir, reports } => {
+                let permissions = std::fs::metadata(&source.path)
+                    .ok()
+                    .map(|m| m.permissions());
+                sinks.output = Some(AtomicFile::create(
+                    dir,
+                    &dir.join(&source.output),
+                    permissions,
+                )?);
+                // Rejected lines are kept uncompressed: `a.jsonl.gz` → `rejected/a.jsonl`.
+                let name = source.output.to_string_lossy();
+                let plain = name
+                    .strip_suffix(".gz")
+                    .or_else(|| name.strip_suffix(".zst"))
+                    .unwrap_or(&name);
+                sinks.rejected_path = Some(dir.join("rejected").join(plain));
+                if *reports {
+                    let mut diff_name = source.output.as_os_str().to_owned();
+                    diff_name.push(".diff");
+                    sinks.diffs_path = Some(dir.join("diffs").join(diff_name));
+                }
+                sinks.root = Some(dir.clone());
+            }
+        }
+        Ok(sinks)
+    }
+
+    /// Appends to a file created on first use.
+    fn append(
+        file: &mut Option<AtomicFile>,
+        root: Option<&Path>,
+        path: Option<&PathBuf>,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        let (Some(root), Some(path)) = (root, path) else {
+            return Ok(());
+        };
+        if file.is_none() {
+            *file = Some(AtomicFile::create(root, path, None)?);
+        }
+        file.as_mut().map_or(Ok(()), |f| f.write_all(bytes))
+    }
+
+    fn reject(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Self::append(
+            &mut self.rejected,
+            self.root.as_deref(),
+            self.rejected_path.as_ref(),
+            bytes,
+        )
+    }
+
+    fn report(&mut self, text: &str) -> io::Result<()> {
+        Self::append(
+            &mut self.diffs,
+            self.root.as_deref(),
+            self.diffs_path.as_ref(),
+            text.as_bytes(),
+        )
+    }
+
+    fn commit(self) -> io::Result<()> {
+        for file in [self.output, self.rejected, self.diffs]
+            .into_iter()
+            .flatten()
+        {
+            file.commit()?;
+        }
+        Ok(())
+    }
+}
+
+/// What becomes of one line in the output.
+enum Kept {
+    /// The line as it was.
+    Line,
+    /// The line with its text field replaced.
+    Spliced(Vec<u8>),
+    /// Nothing: an emptied record under `empty-records = "drop"`.
+    Nothing,
+    /// A bad line: to `rejected/` (or, in place, kept as it was).
+    Rejected,
+}
+
+fn failed(failure: Failure) -> FileResult {
+    FileResult {
+        failures: vec![failure],
+        documents: 1,
+        ..FileResult::default()
+    }
+}
+
+/// Apply phase for one dump: cleans every record, writes the output (and
+/// `rejected/`, `diffs/`) and returns what happened.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    source: &Source,
+    first_doc: u32,
+    decisions: &DecisionTable,
+    pool: &rayon::ThreadPool,
+    mode: &Mode,
+    progress: &dyn Progress,
+) -> FileResult {
+    let mut opened = match open(pipeline, source) {
+        Ok(opened) => opened,
+        Err(err) => return failed(Failure::io("cannot read", &err)),
+    };
+    let sinks = match Sinks::new(source, mode) {
+        Ok(sinks) => std::cell::RefCell::new(sinks),
+        Err(err) => return failed(Failure::io("cannot write", &err)),
+    };
+    let keep_bad_lines = *mode == Mode::InPlace;
+    let checking = *mode == Mode::Check;
+    let explain = checking || sinks.borrow().diffs_path.is_some();
+    let context = ApplyContext {
+        pipeline,
+        names,
+        source,
+        fields: Fields::of(pipeline),
+        first_doc,
+        decisions,
+        compression: compression(source),
+        keep_bad_lines,
+        checking,
+        explain,
+    };
+    let work = |chunk: &Chunk| context.chunk(chunk);
+    let mut result = FileResult {
+        records: Some(RecordCounts::default()),
+        ..FileResult::default()
+    };
+    let write_error: std::cell::RefCell<Option<Failure>> = std::cell::RefCell::new(None);
+    let note = |what: &str, err: &io::Error| {
+        write_error
+            .borrow_mut()
+            .get_or_insert_with(|| Failure::io(what, err));
+    };
+    let mut overflow = |bytes: &[u8]| {
+        if let Err(err) = sinks.borrow_mut().reject(bytes) {
+            note("cannot write rejected lines", &err);
+        }
+    };
+    let mut merge = |out: ChunkOut| {
+        let mut sinks = sinks.borrow_mut();
+        if let Some(file) = sinks.output.as_mut() {
+            if let Err(err) = file.write_all(&out.output) {
+                note("cannot write", &err);
+            }
+        }
+        if !out.rejected.is_empty() {
+            if let Err(err) = sinks.reject(&out.rejected) {
+                note("cannot write rejected lines", &err);
+            }
+        }
+        if checking {
+            result.diff.push_str(&out.report);
+        } else if !out.report.is_empty() {
+            if let Err(err) = sinks.report(&out.report) {
+                note("cannot write the diff", &err);
+            }
+        }
+        merge_chunk(&mut result, out);
+    };
+    let ended = batches(
+        &mut opened,
+        pool,
+        progress,
+        &mut overflow,
+        &work,
+        &mut merge,
+    );
+    result.failures.extend(ended);
+    if let Some(failure) = write_error.into_inner() {
+        result.failures.push(failure);
+    } else if let Err(err) = sinks.into_inner().commit() {
+        result.failures.push(Failure::io("cannot write", &err));
+    }
+    let records = result.records.unwrap_or_default();
+    let dropped_records =
+        pipeline.config().output.empty_records == EmptyRecords::Drop && records.emptied > 0;
+    result.changed =
+        records.changed > 0 || dropped_records || (records.rejected > 0 && !keep_bad_lines);
+    result
+}
+
+/// What every chunk of one dump needs in the apply phase.
+struct ApplyContext<'a> {
+    pipeline: &'a Pipeline,
+    names: &'a DocNames<'a>,
+    source: &'a Source,
+    fields: Fields,
+    first_doc: u32,
+    decisions: &'a DecisionTable,
+    compression: Compression,
+    keep_bad_lines: bool,
+    checking: bool,
+    explain: bool,
+}
+
+impl ApplyContext<'_> {
+    /// Cleans the records of one chunk and compresses its output lines.
+    fn chunk(&self, chunk: &Chunk) -> ChunkOut {
+        let mut out = ChunkOut::default();
+        let mut plain = Vec::with_capacity(chunk.bytes.len());
+        for &line in &chunk.too_long {
+            out.records.rejected += 1;
+            out.result.failures.push(Failure {
+                line: Some(line as u32),
+                message: RecordError::TooLong(self.pipeline.config().input.max_record_bytes)
+                    .to_string(),
+                internal: false,
+            });
+        }
+        for (line, bytes, ending) in chunk.lines() {
+            let doc = self.first_doc + line as u32 - 1;
+            let record = Line {
+                source: self.source,
+                fields: &self.fields,
+                number: line,
+                bytes,
+                doc,
+            };
+            let decisions = self.decisions.doc(doc as usize);
+            let kept = apply_record(
+                self.pipeline,
+                self.names,
+                &record,
+                decisions,
+                self.explain,
+                &mut out,
+            );
+            let line_bytes = match &kept {
+                Kept::Line => Some(bytes),
+                Kept::Spliced(new) => Some(new.as_slice()),
+                Kept::Rejected if self.keep_bad_lines => Some(bytes),
+                Kept::Rejected => {
+                    out.rejected.extend_from_slice(bytes);
+                    out.rejected.push(b'\n');
+                    None
+                }
+                Kept::Nothing => None,
+            };
+            if let Some(line_bytes) = line_bytes {
+                plain.extend_from_slice(line_bytes);
+                plain.extend_from_slice(ending);
+            }
+        }
+        if !self.checking {
+            match jsonl::compress(&plain, self.compression) {
+                Ok(bytes) => out.output = bytes,
+                Err(err) => out
+                    .result
+                    .failures
+                    .push(Failure::io("cannot compress", &err)),
+            }
+        }
+        out
+    }
+}
+
+fn merge_chunk(result: &mut FileResult, out: ChunkOut) {
+    let part = out.result;
+    result.documents += part.documents;
+    result.changed_documents += part.changed_documents;
+    result.blocks += part.blocks;
+    for (rule, count) in part.rules {
+        *result.rules.entry(rule).or_default() += count;
+    }
+    result.dropped.extend(part.dropped);
+    result.marked.extend(part.marked);
+    result.failures.extend(part.failures);
+    result.changes.extend(part.changes);
+    let records = result.records.get_or_insert_with(RecordCounts::default);
+    records.total += out.records.total;
+    records.changed += out.records.changed;
+    records.rejected += out.records.rejected;
+    records.emptied += out.records.emptied;
+}
+
+/// One line of a dump, with what is needed to name and clean its record.
+struct Line<'a> {
+    source: &'a Source,
+    fields: &'a Fields,
+    number: u64,
+    bytes: &'a [u8],
+    doc: u32,
+}
+
+fn apply_record(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    line: &Line<'_>,
+    decisions: &[crate::phases::decide::Decision],
+    explain: bool,
+    out: &mut ChunkOut,
+) -> Kept {
+    if is_blank(line.bytes) {
+        return Kept::Line;
+    }
+    let number = line.number as u32;
+    let mut reject = |message: String| {
+        out.records.rejected += 1;
+        out.result.failures.push(Failure {
+            line: Some(number),
+            message,
+            internal: false,
+        });
+        Kept::Rejected
+    };
+    let record = match jsonl::parse(line.bytes, &line.fields.text, &line.fields.id) {
+        Ok(record) => record,
+        Err(err) => return reject(err.to_string()),
+    };
+    let name = format!("{}:{}", line.source.name, line.number);
+    let applied = match apply_document(pipeline, &name, line.doc, record.text.as_bytes(), decisions)
+    {
+        Ok(applied) => applied,
+        Err(ApplyError::Decode(err)) => return reject(format!("`{}`: {err}", line.fields.text)),
+        Err(err @ ApplyError::NotIdempotent { .. }) => {
+            out.result.failures.push(Failure {
+                line: Some(number),
+                message: err.to_string(),
+                internal: true,
+            });
+            return Kept::Line;
+        }
+    };
+    out.records.total += 1;
+    out.result.add(names, &name, &applied);
+    if !applied.changed {
+        return Kept::Line;
+    }
+    out.records.changed += 1;
+    if explain {
+        for reason in diff::explain(&name, &applied.changes).lines() {
+            out.report.push_str("# ");
+            out.report.push_str(reason);
+            out.report.push('\n');
+        }
+        out.report
+            .push_str(&diff::unified(&applied.original, &applied.text, &name));
+        out.result
+            .changes
+            .extend(applied.changes.iter().cloned().map(|mut change| {
+                change.line = number;
+                change
+            }));
+    }
+    let text = String::from_utf8_lossy(&applied.output);
+    if text.is_empty() && !applied.dropped.is_empty() {
+        out.records.emptied += 1;
+        if pipeline.config().output.empty_records == EmptyRecords::Drop {
+            return Kept::Nothing;
+        }
+    }
+    let mut spliced = Vec::with_capacity(line.bytes.len() + 16);
+    jsonl::splice(line.bytes, &record.span, &text, &mut spliced);
+    Kept::Spliced(spliced)
+}

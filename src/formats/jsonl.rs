@@ -1,0 +1,519 @@
+//! JSONL dumps: records, the text field inside them, compression, and
+//! reading in line-aligned chunks with size caps.
+//!
+//! A record is parsed with `serde_json` into its fields as raw values, so the
+//! text field's exact byte span in the line is known: the cleaned text is
+//! spliced into that span and every other byte of the line (other fields,
+//! their order, spacing, escapes) is written back as it was.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::ops::Range;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Compression of a dump, from its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// A dotted field path such as `text` or `metadata.body`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(Vec<String>);
+
+impl FieldPath {
+    pub fn new(dotted: &str) -> FieldPath {
+        FieldPath(dotted.split('.').map(str::to_owned).collect())
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("."))
+    }
+}
+
+/// A record's text and where it sits in the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub text: Cow<'a, str>,
+    /// Byte span of the text field's JSON value (quotes included).
+    pub span: Range<usize>,
+    /// The id field's raw JSON (a string's quotes removed), if present.
+    pub id: Option<Cow<'a, str>>,
+}
+
+/// Why a line is not a usable record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("invalid UTF-8 in the record")]
+    InvalidUtf8,
+    #[error("not a JSON object: {0}")]
+    Json(String),
+    #[error("no `{0}` field")]
+    MissingText(String),
+    #[error("`{0}` is not a string")]
+    NotAString(String),
+    #[error("record longer than {0} bytes")]
+    TooLong(u64),
+}
+
+/// A string that borrows from the line when it has no escapes.
+struct MaybeBorrowed<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for MaybeBorrowed<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MaybeBorrowed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeBorrowed(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeBorrowed(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// The fields of a JSON object, each with its raw value, in order.
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((key, value)) =
+                    map.next_entry::<MaybeBorrowed<'de>, &'de RawValue>()?
+                {
+                    fields.push((key.0, value));
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// The raw value at `path` in the object `json`, if any.
+fn lookup<'a>(json: &'a str, path: &[String]) -> Result<Option<&'a RawValue>, RecordError> {
+    let fields: Fields<'a> =
+        serde_json::from_str(json).map_err(|e| RecordError::Json(e.to_string()))?;
+    let Some((first, rest)) = path.split_first() else {
+        return Ok(None);
+    };
+    // The last duplicate key wins, as in most JSON readers.
+    let Some(value) = fields
+        .0
+        .iter()
+        .rev()
+        .find(|(k, _)| k == first)
+        .map(|(_, v)| *v)
+    else {
+        return Ok(None);
+    };
+    if rest.is_empty() {
+        Ok(Some(value))
+    } else if value.get().starts_with('{') {
+        lookup(value.get(), rest)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Byte offset of `inner` within `outer`; `inner` must borrow from it.
+fn offset_in(outer: &str, inner: &str) -> usize {
+    inner.as_ptr() as usize - outer.as_ptr() as usize
+}
+
+/// Parses one line (without its newline) into its text and id.
+pub fn parse<'a>(
+    line: &'a [u8],
+    text_field: &FieldPath,
+    id_field: &FieldPath,
+) -> Result<Record<'a>, RecordError> {
+    let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
+    let raw = lookup(line, &text_field.0)?
+        .ok_or_else(|| RecordError::MissingText(text_field.to_string()))?;
+    let text: MaybeBorrowed<'a> = serde_json::from_str(raw.get())
+        .map_err(|_| RecordError::NotAString(text_field.to_string()))?;
+    let start = offset_in(line, raw.get());
+    let id = match lookup(line, &id_field.0) {
+        Ok(Some(raw)) => Some(match serde_json::from_str::<MaybeBorrowed<'a>>(raw.get()) {
+            Ok(s) => s.0,
+            Err(_) => Cow::Borrowed(raw.get()),
+        }),
+        _ => None,
+    };
+    Ok(Record {
+        text: text.0,
+        span: start..start + raw.get().len(),
+        id,
+    })
+}
+
+/// `line` with the value at `span` replaced by `text` as a JSON string.
+pub fn splice(line: &[u8], span: &Range<usize>, text: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&line[..span.start]);
+    // Writing a str into a Vec cannot fail.
+    serde_json::to_writer(&mut *out, text).expect("JSON string to memory");
+    out.extend_from_slice(&line[span.end..]);
+}
+
+/// Counts bytes read and fails once more than `cap` came out of a
+/// decompressor: a decompression bomb ends in a clear error.
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    cap: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.cap {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "decompresses to more than {} bytes (input.max-decompressed-bytes)",
+                    self.cap
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// A buffered reader of the decompressed dump.
+pub fn reader<R: Read + Send + 'static>(
+    file: R,
+    compression: Compression,
+    cap: u64,
+) -> io::Result<Box<dyn BufRead + Send>> {
+    const BUFFER: usize = 1 << 20;
+    Ok(match compression {
+        Compression::None => Box::new(BufReader::with_capacity(BUFFER, file)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            BUFFER,
+            Capped {
+                inner: flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+                read: 0,
+                cap,
+            },
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            BUFFER,
+            Capped {
+                inner: zstd::stream::read::Decoder::new(file)?,
+                read: 0,
+                cap,
+            },
+        )),
+    })
+}
+
+/// Compresses one chunk on its own. Concatenated gzip members and zstd
+/// frames are valid streams, so chunks compress in parallel.
+pub fn compress(bytes: &[u8], compression: Compression) -> io::Result<Vec<u8>> {
+    match compression {
+        Compression::None => Ok(bytes.to_vec()),
+        Compression::Gzip => {
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(bytes.len() / 3),
+                flate2::Compression::default(),
+            );
+            encoder.write_all(bytes)?;
+            encoder.finish()
+        }
+        Compression::Zstd => zstd::stream::encode_all(bytes, 3),
+    }
+}
+
+/// A run of whole lines read from a dump.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// The lines, each with its newline (the last may lack one).
+    pub bytes: Vec<u8>,
+    /// 1-based line number of the first line.
+    pub first_line: u64,
+    /// Lines longer than the record cap: their line numbers. Their bytes
+    /// went straight to the overflow sink, not into `bytes`.
+    pub too_long: Vec<u64>,
+}
+
+impl Chunk {
+    /// The lines of the chunk: number, text without its line ending, and
+    /// the line ending (`\n`, `\r\n` or nothing at the end of the file).
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8], &[u8])> + '_ {
+        let mut number = self.first_line;
+        let mut skipped = self.too_long.iter().peekable();
+        self.bytes
+            .split_inclusive(|&b| b == b'\n')
+            .map(move |line| {
+                while skipped.peek().is_some_and(|&&n| n == number) {
+                    skipped.next();
+                    number += 1;
+                }
+                let body = line.strip_suffix(b"\n").unwrap_or(line);
+                let body = body.strip_suffix(b"\r").unwrap_or(body);
+                number += 1;
+                (number - 1, body, &line[body.len()..])
+            })
+    }
+}
+
+/// Reads a dump in chunks of about `chunk_bytes` of whole lines. A line
+/// longer than `max_line` is not held in memory: its bytes are streamed to
+/// the `overflow` sink (the rejected file) and its number noted in the chunk.
+pub struct ChunkReader<R> {
+    input: R,
+    line: u64,
+    chunk_bytes: usize,
+    max_line: u64,
+    done: bool,
+    pending_error: Option<(u64, io::Error)>,
+}
+
+impl<R: BufRead> ChunkReader<R> {
+    pub fn new(input: R, chunk_bytes: usize, max_line: u64) -> ChunkReader<R> {
+        ChunkReader {
+            input,
+            line: 1,
+            chunk_bytes,
+            max_line,
+            done: false,
+            pending_error: None,
+        }
+    }
+
+    /// The next chunk, or `None` at the end. A read error (a truncated or
+    /// corrupt stream) comes with the line it happened on, after the chunk
+    /// holding the lines before it.
+    pub fn next_chunk(
+        &mut self,
+        overflow: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<Chunk>, (u64, io::Error)> {
+        if let Some(error) = self.pending_error.take() {
+            return Err(error);
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let mut chunk = Chunk {
+            bytes: Vec::with_capacity(self.chunk_bytes + (64 << 10)),
+            first_line: self.line,
+            too_long: Vec::new(),
+        };
+        while chunk.bytes.len() < self.chunk_bytes {
+            let start = chunk.bytes.len();
+            match self.read_line(&mut chunk, overflow) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Err(err) => {
+                    // A partial last line is not a record.
+                    chunk.bytes.truncate(start);
+                    self.done = true;
+                    self.pending_error = Some((self.line, err));
+                    break;
+                }
+            }
+        }
+        if chunk.bytes.is_empty() && chunk.too_long.is_empty() {
+            return match self.pending_error.take() {
+                Some(error) => Err(error),
+                None => Ok(None),
+            };
+        }
+        Ok(Some(chunk))
+    }
+
+    /// Appends one line to the chunk; false at the end of the input.
+    fn read_line(
+        &mut self,
+        chunk: &mut Chunk,
+        overflow: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<bool> {
+        let start = chunk.bytes.len();
+        let mut overflowing = false;
+        loop {
+            let available = match self.input.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            if available.is_empty() {
+                let got_any = overflowing || chunk.bytes.len() > start;
+                if overflowing {
+                    chunk.too_long.push(self.line);
+                }
+                if got_any {
+                    self.line += 1;
+                }
+                return Ok(got_any);
+            }
+            let (take, ends) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
+            };
+            if overflowing {
+                overflow(&available[..take]);
+            } else {
+                chunk.bytes.extend_from_slice(&available[..take]);
+                if (chunk.bytes.len() - start) as u64 > self.max_line {
+                    overflow(&chunk.bytes[start..]);
+                    chunk.bytes.truncate(start);
+                    overflowing = true;
+                }
+            }
+            self.input.consume(take);
+            if ends {
+                if overflowing {
+                    chunk.too_long.push(self.line);
+                }
+                self.line += 1;
+                return Ok(true);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> (FieldPath, FieldPath) {
+        (FieldPath::new("text"), FieldPath::new("id"))
+    }
+
+    #[test]
+    fn parse_finds_the_text_span_and_id() {
+        let (text, id) = fields();
+        let line = br#"{"id": 7, "text": "caf\u00e9 \"x\"", "meta": {"a": [1, "}"]}}"#;
+        let record = parse(line, &text, &id).unwrap();
+        assert_eq!(record.text, "café \"x\"");
+        assert_eq!(&line[record.span.clone()], br#""caf\u00e9 \"x\"""#);
+        assert_eq!(record.id.as_deref(), Some("7"));
+        let mut out = Vec::new();
+        splice(line, &record.span, "new \"text\"", &mut out);
+        assert_eq!(
+            out,
+            br#"{"id": 7, "text": "new \"text\"", "meta": {"a": [1, "}"]}}"#
+        );
+    }
+
+    #[test]
+    fn dotted_paths_reach_nested_fields() {
+        let line = br#"{"id": "a", "metadata": {"body": "deep", "text": 1}, "text": 5}"#;
+        let record = parse(
+            line,
+            &FieldPath::new("metadata.body"),
+            &FieldPath::new("id"),
+        )
+        .unwrap();
+        assert_eq!(record.text, "deep");
+        assert_eq!(&line[record.span.clone()], br#""deep""#);
+    }
+
+    #[test]
+    fn bad_records_say_why() {
+        let (text, id) = fields();
+        assert_eq!(
+            parse(b"{\"id\": 1}", &text, &id),
+            Err(RecordError::MissingText("text".into()))
+        );
+        assert_eq!(
+            parse(b"{\"text\": 1}", &text, &id),
+            Err(RecordError::NotAString("text".into()))
+        );
+        assert!(matches!(
+            parse(b"{\"text\": \"a\"", &text, &id),
+            Err(RecordError::Json(_))
+        ));
+        assert!(matches!(
+            parse(b"[1]", &text, &id),
+            Err(RecordError::Json(_))
+        ));
+        assert_eq!(
+            parse(b"{\"text\": \"\xff\"}", &text, &id),
+            Err(RecordError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn chunks_keep_whole_lines_and_divert_long_ones() {
+        let input = b"a\nbb\nccccccccccc\nd\ne".as_slice();
+        let mut reader = ChunkReader::new(input, 3, 5);
+        let mut overflow = Vec::new();
+        let mut lines = Vec::new();
+        let mut too_long = Vec::new();
+        while let Some(chunk) = reader
+            .next_chunk(&mut |b| overflow.extend_from_slice(b))
+            .unwrap()
+        {
+            lines.extend(chunk.lines().map(|(n, l, _)| (n, l.to_vec())));
+            too_long.extend(chunk.too_long.iter().copied());
+        }
+        assert_eq!(
+            lines,
+            [
+                (1, b"a".to_vec()),
+                (2, b"bb".to_vec()),
+                (4, b"d".to_vec()),
+                (5, b"e".to_vec())
+            ]
+        );
+        assert_eq!(too_long, [3]);
+        assert_eq!(overflow, b"ccccccccccc\n");
+    }
+
+    #[test]
+    fn compressed_chunks_concatenate_into_one_stream() {
+        for compression in [Compression::Gzip, Compression::Zstd] {
+            let mut stream = compress(b"one\n", compression).unwrap();
+            stream.extend(compress(b"two\n", compression).unwrap());
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x");
+            std::fs::write(&path, &stream).unwrap();
+            let mut text = String::new();
+            reader(std::fs::File::open(&path).unwrap(), compression, 1 << 20)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            assert_eq!(text, "one\ntwo\n");
+        }
+    }
+
+    #[test]
+    fn decompression_is_capped() {
+        let stream = compress(&vec![b'a'; 100_000], Compression::Zstd).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        std::fs::write(&path, &stream).unwrap();
+        let mut sink = Vec::new();
+        let err = reader(std::fs::File::open(&path).unwrap(), Compression::Zstd, 1000)
+            .unwrap()
+            .read_to_end(&mut sink)
+            .unwrap_err();
+        assert!(err.to_string().contains("max-decompressed-bytes"));
+    }
+}
