@@ -2,6 +2,7 @@
 //! run, properties, and the command line through the built binary.
 
 mod cli;
+mod dumps;
 mod properties;
 mod sample;
 mod snapshots;

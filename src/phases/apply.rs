@@ -156,6 +156,10 @@ fn settle(
     doc: u32,
     name: &str,
 ) -> Result<CleanText, ApplyError> {
+    // Nothing changed: a second round would see the very same text.
+    if cleaned.changes.is_empty() {
+        return Ok(cleaned);
+    }
     for round in 0..=EXTRA_ROUNDS {
         let next = clean_within(pipeline, &cleaned.text, doc);
         if next.text == cleaned.text {

@@ -179,44 +179,125 @@ fn has_capitals_run(text: &str) -> bool {
     }
 }
 
-/// Words: runs of letters and digits, joined across `-` and apostrophes.
+/// Words: runs of letters and digits, joined across `-` and apostrophes,
+/// each with its shape. One pass; ASCII bytes never decode a `char`.
 fn words(text: &str) -> Vec<Word> {
+    let bytes = text.as_bytes();
+    let char_at = |i: usize| -> char {
+        let b = bytes[i];
+        if b < 0x80 {
+            char::from(b)
+        } else {
+            text[i..].chars().next().unwrap_or(' ')
+        }
+    };
     let mut out = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = char_at(i);
         if !is_word_char(c) {
+            i += c.len_utf8();
             continue;
         }
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, n)) = chars.peek() {
-            if is_word_char(n) {
-                end = i + n.len_utf8();
-                chars.next();
-            } else if matches!(n, '-' | '\'' | '’')
-                && text[i + n.len_utf8()..]
-                    .chars()
-                    .next()
-                    .is_some_and(is_word_char)
+        let start = i;
+        let (mut letters, mut lower, mut digit) = (0u32, 0u32, false);
+        let first = c;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                if b.is_ascii_alphabetic() {
+                    letters += 1;
+                    lower += u32::from(b.is_ascii_lowercase());
+                    i += 1;
+                    continue;
+                }
+                if b.is_ascii_digit() {
+                    digit = true;
+                    i += 1;
+                    continue;
+                }
+                let joins = matches!(b, b'-' | b'\'')
+                    && i + 1 < bytes.len()
+                    && is_word_char(char_at(i + 1));
+                if joins {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            let c = char_at(i);
+            if is_word_char(c) {
+                if c.is_alphabetic() {
+                    letters += 1;
+                    lower += u32::from(c.is_lowercase());
+                }
+                i += c.len_utf8();
+            } else if c == '’'
+                && i + c.len_utf8() < bytes.len()
+                && is_word_char(char_at(i + c.len_utf8()))
             {
-                chars.next();
+                i += c.len_utf8();
             } else {
                 break;
             }
         }
+        let mut end = i;
         // A possessive is not part of the name: `MOTEGI’s` is `MOTEGI` + `’s`.
+        let mut shape = shape_of(first, letters, lower, digit);
         for suffix in ["'s", "’s", "'S", "’S"] {
             if text[start..end].ends_with(suffix) && end - suffix.len() > start {
                 end -= suffix.len();
+                shape = self::shape(&text[start..end]);
                 break;
             }
         }
-        let word = &text[start..end];
         out.push(Word {
             range: start..end,
-            shape: shape(word),
+            shape,
         });
     }
     out
+}
+
+/// Whether `text[start..end]` is a whole word as [`words`] cuts them (a
+/// possessive `’s` after it allowed).
+fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let joined_before = before.is_some_and(|c| matches!(c, '-' | '\'' | '’'))
+        && text[..start - before.map_or(0, char::len_utf8)]
+            .chars()
+            .next_back()
+            .is_some_and(is_word_char);
+    if before.is_some_and(is_word_char) || joined_before {
+        return false;
+    }
+    let rest = &text[end..];
+    let mut after = rest.chars();
+    match after.next() {
+        Some(c) if is_word_char(c) => false,
+        Some('-' | '\'' | '’') => match after.next() {
+            Some(n) if is_word_char(n) => {
+                // Only a possessive may follow: `MOTEGI’s`, not `MOTEGI-SAN`.
+                matches!(n, 's' | 'S') && after.next().is_none_or(|c| !is_word_char(c))
+            }
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+fn shape_of(first: char, letters: u32, lower: u32, digit: bool) -> Shape {
+    if digit || letters == 0 {
+        Shape::Other
+    } else if letters >= 2 && lower == 0 {
+        Shape::Upper
+    } else if first.is_uppercase() && lower > 0 {
+        Shape::Capitalized
+    } else if first.is_lowercase() {
+        Shape::Lower
+    } else {
+        Shape::Other
+    }
 }
 
 fn shape(word: &str) -> Shape {
@@ -351,7 +432,11 @@ impl NameNormalizer {
         if surnames.is_empty() {
             return;
         }
+        // Only blocks that hold one of the (few) surnames can change.
         for block in doc.blocks.iter_mut().filter(|b| eligible(b.kind)) {
+            if !surnames.iter().any(|s| block.text.contains(s.as_str())) {
+                continue;
+            }
             if self.given_first {
                 rewrite(
                     &mut block.text,
@@ -396,6 +481,21 @@ impl NameNormalizer {
     /// Surnames in capitals this text vouches for: after a title (with given
     /// names between allowed), or beside a given name.
     fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>) {
+        if !has_capitals_run(text) {
+            return;
+        }
+        // Hard-wrapped paragraphs: look only at the lines that can hold a
+        // word in capitals (a name run never crosses a line).
+        if text.contains('\n') {
+            for line in text.split('\n') {
+                self.find_surnames_in_line(line, found);
+            }
+        } else {
+            self.find_surnames_in_line(text, found);
+        }
+    }
+
+    fn find_surnames_in_line(&self, text: &str, found: &mut BTreeSet<String>) {
         if !has_capitals_run(text) {
             return;
         }
@@ -460,21 +560,36 @@ impl NameNormalizer {
         }
     }
 
+    /// Every whole-word occurrence of a known surname, outside headlines
+    /// and protected spans, to title case. Searches for the surnames rather
+    /// than tokenizing the block: they are few, the block is long.
     fn capital_edits(text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+        let mut found: Vec<(usize, &str)> = surnames
+            .iter()
+            .flat_map(|s| text.match_indices(s.as_str()))
+            .filter(|&(at, s)| is_whole_word(text, at, at + s.len()))
+            .collect();
+        if found.is_empty() {
+            return;
+        }
+        found.sort_unstable();
         let protected = Protected::find(text);
-        let words = words(text);
-        for (line_words, line_shout) in lines_of(text, &words) {
-            if line_shout {
-                continue;
-            }
-            for w in line_words {
-                let word = &text[w.range.clone()];
-                if w.shape == Shape::Upper
-                    && surnames.contains(word)
-                    && !protected.overlaps(&w.range)
-                {
-                    edits.push(Edit::new(w.range.clone(), title_case(word)));
+        let mut shouting: Option<(usize, bool)> = None;
+        for (at, surname) in found {
+            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            let shout = match shouting {
+                Some((start, shout)) if start == line_start => shout,
+                _ => {
+                    let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+                    let line = &text[line_start..line_end];
+                    let shout = lines_of(line, &words(line)).first().is_some_and(|l| l.1);
+                    shouting = Some((line_start, shout));
+                    shout
                 }
+            };
+            let range = at..at + surname.len();
+            if !shout && !protected.overlaps(&range) {
+                edits.push(Edit::new(range, title_case(surname)));
             }
         }
     }

@@ -1,0 +1,445 @@
+//! JSONL dumps (plain, gzip, zstd) through the built binary and the library:
+//! fields kept, bad lines rejected byte for byte, caps, determinism across
+//! thread counts and chunk sizes.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn scour(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("scour").unwrap();
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+const REPEATED: &str = "This paragraph is long enough to be deduplicated across records.";
+
+/// Records with extra fields in a fixed order, a nested object, escapes.
+fn dump() -> String {
+    let records = [
+        format!(
+            r#"{{"id": "r1", "text": "Minister MOTEGI said \u201cyes\u201d .\n\n{REPEATED}", "meta": {{"lang": "en", "n": [1, 2]}}}}"#
+        ),
+        format!(r#"{{"score": 0.5, "text": "{REPEATED}\n\n{REPEATED}", "id": 2}}"#),
+        r#"{"id": "r3", "text": "Already clean.", "url": "https://example.org/a?b=\"c\""}"#
+            .to_owned(),
+    ];
+    records.join("\n") + "\n"
+}
+
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn plain_gzip_and_zstd_round_trip_with_every_other_field_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dump();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/a.jsonl"), &plain).unwrap();
+    std::fs::write(dir.path().join("in/b.jsonl.gz"), gzip(plain.as_bytes())).unwrap();
+    std::fs::write(
+        dir.path().join("in/c.jsonl.zst"),
+        zstd::encode_all(plain.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .success();
+    let out = dir.path().join("out");
+    let a = std::fs::read(out.join("a.jsonl")).unwrap();
+    assert_eq!(gunzip(&std::fs::read(out.join("b.jsonl.gz")).unwrap()), a);
+    assert_eq!(
+        zstd::decode_all(std::fs::read(out.join("c.jsonl.zst")).unwrap().as_slice()).unwrap(),
+        a
+    );
+
+    let (before, after) = (lines(plain.as_bytes()), lines(&a));
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "records in the same order, none lost"
+    );
+    assert_eq!(
+        after[0]["text"],
+        format!("Minister Motegi said \"yes\".\n\n{REPEATED}")
+    );
+    assert_eq!(
+        after[1]["text"], REPEATED,
+        "the repeat inside the record is dropped"
+    );
+    for (old, new) in before.iter().zip(&after) {
+        let (old, new) = (old.as_object().unwrap(), new.as_object().unwrap());
+        let old_keys: Vec<_> = old.keys().collect();
+        let new_keys: Vec<_> = new.keys().collect();
+        assert_eq!(old_keys, new_keys);
+        for (key, value) in old.iter().filter(|(k, _)| *k != "text") {
+            assert_eq!(&new[key], value, "field {key} kept");
+        }
+    }
+    // An unchanged record is byte for byte the same line.
+    let original_third = plain.lines().nth(2).unwrap();
+    assert_eq!(
+        String::from_utf8(a).unwrap().lines().nth(2).unwrap(),
+        original_third
+    );
+
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["files"][0]["records"]["total"], 3);
+    let dropped = summary["dropped"].as_array().unwrap();
+    assert_eq!(dropped[0]["doc"], "in/a.jsonl:2");
+    assert_eq!(dropped[0]["scope"], "document");
+    let marked = summary["marked"].as_array().unwrap();
+    assert!(marked.iter().any(|m| m["doc"] == "in/a.jsonl:2"
+        && m["kept_doc"] == "in/a.jsonl:1"
+        && m["kept_line"] == 3));
+    assert!(marked
+        .iter()
+        .any(|m| m["doc"] == "in/b.jsonl.gz:1" && m["kept_doc"] == "in/a.jsonl:1"));
+
+    // A second run over the output changes nothing.
+    scour(dir.path())
+        .args(["check", "out", "--no-ignore"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn bad_lines_are_rejected_byte_for_byte_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"{\"id\": 1, \"text\": \"fine  one\"}\n");
+    bytes.extend_from_slice(b"{\"id\": 2, \"text\": \n");
+    bytes.extend_from_slice(b"{\"id\": 3}\n");
+    bytes.extend_from_slice(b"{\"id\": 4, \"text\": 17}\n");
+    bytes.extend_from_slice(b"{\"id\": 5, \"text\": \"bro\xffken\"}\n");
+    bytes.extend_from_slice(b"\n");
+    bytes.extend_from_slice(b"{\"id\": 6, \"text\": \"fine  six\"}");
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/d.jsonl"), &bytes).unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in/d.jsonl:2: not a JSON object"))
+        .stderr(predicate::str::contains("in/d.jsonl:3: no `text` field"))
+        .stderr(predicate::str::contains(
+            "in/d.jsonl:4: `text` is not a string",
+        ))
+        .stderr(predicate::str::contains("in/d.jsonl:5: invalid UTF-8"));
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("d.jsonl")).unwrap(),
+        "{\"id\": 1, \"text\": \"fine one\"}\n\n{\"id\": 6, \"text\": \"fine six\"}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("rejected/d.jsonl")).unwrap(),
+        b"{\"id\": 2, \"text\": \n{\"id\": 3}\n{\"id\": 4, \"text\": 17}\n{\"id\": 5, \"text\": \"bro\xffken\"}\n"
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let errors: Vec<(u64, &str)> = summary["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (2, "in/d.jsonl"),
+            (3, "in/d.jsonl"),
+            (4, "in/d.jsonl"),
+            (5, "in/d.jsonl")
+        ]
+    );
+    assert_eq!(summary["files"][0]["records"]["rejected"], 4);
+}
+
+#[test]
+fn truncated_gzip_keeps_what_was_read_and_says_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..2000)
+        .map(|i| format!("{{\"id\": {i}, \"text\": \"record {i} text\"}}\n"))
+        .collect();
+    let mut compressed = gzip(text.as_bytes());
+    compressed.truncate(compressed.len() / 2);
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/t.jsonl.gz"), &compressed).unwrap();
+    std::fs::write(
+        dir.path().join("in/u.jsonl"),
+        "{\"id\": 1, \"text\": \"after the bad file\"}\n",
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in/t.jsonl.gz:"))
+        .stderr(predicate::str::contains("cannot read on"));
+    let out = dir.path().join("out");
+    let kept = gunzip(&std::fs::read(out.join("t.jsonl.gz")).unwrap());
+    let kept = String::from_utf8(kept).unwrap();
+    assert!(
+        kept.lines().count() > 10,
+        "the records before the damage are written"
+    );
+    assert!(
+        text.starts_with(&kept),
+        "and they are whole lines, unchanged"
+    );
+    assert!(out.join("u.jsonl").exists(), "the run went on");
+}
+
+#[test]
+fn decompression_bombs_and_huge_lines_end_in_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("{{\"id\": 1, \"text\": \"{}\"}}\n", "a".repeat(50_000));
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("in/bomb.jsonl.zst"),
+        zstd::encode_all(big.repeat(20).as_bytes(), 19).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("in/long.jsonl"),
+        format!("{{\"id\": 0, \"text\": \"short\"}}\n{big}{{\"id\": 2, \"text\": \"after\"}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("caps.toml"),
+        "[input]\nmax-decompressed-bytes = 200000\nmax-record-bytes = 10000\n",
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out", "--config", "caps.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("max-decompressed-bytes"))
+        .stderr(predicate::str::contains(
+            "in/long.jsonl:2: record longer than 10000 bytes",
+        ));
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("long.jsonl")).unwrap(),
+        "{\"id\": 0, \"text\": \"short\"}\n{\"id\": 2, \"text\": \"after\"}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("rejected/long.jsonl")).unwrap(),
+        big,
+        "streamed out whole"
+    );
+}
+
+#[test]
+fn emptied_records_are_kept_or_dropped_as_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!("{{\"id\": 1, \"text\": \"{REPEATED}\"}}\n");
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/e.jsonl"), format!("{line}{line}")).unwrap();
+    let base = "[[stages]]\nkind = \"segment\"\n[[stages]]\nkind = \"dedup\"\nacross-documents = \"drop\"\n";
+    std::fs::write(dir.path().join("keep.toml"), base).unwrap();
+    std::fs::write(
+        dir.path().join("drop.toml"),
+        format!("[output]\nempty-records = \"drop\"\n{base}"),
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "keep", "--config", "keep.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("keep/e.jsonl")).unwrap(),
+        format!("{line}{{\"id\": 1, \"text\": \"\"}}\n")
+    );
+    scour(dir.path())
+        .args(["run", "in", "-o", "drop", "--config", "drop.toml"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("drop/e.jsonl")).unwrap(),
+        line
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("drop/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["files"][0]["records"]["emptied"], 1);
+    assert_eq!(summary["dropped"][0]["kept_doc"], "in/e.jsonl:1");
+}
+
+#[test]
+fn nested_text_fields_and_hostile_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_id = "x".repeat(5000);
+    let body = format!(
+        "{{\"id\": \"../../etc/passwd\", \"metadata\": {{\"body\": \"a  b\"}}}}\n{{\"id\": \"/abs/path\\u0000nul\", \"metadata\": {{\"body\": \"c  d\"}}}}\n{{\"id\": \"{long_id}\", \"metadata\": {{\"body\": \"e\"}}}}\n"
+    );
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/n.jsonl"), &body).unwrap();
+    std::fs::write(
+        dir.path().join("nested.toml"),
+        "[input]\ntext-field = \"metadata.body\"\n",
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out", "--config", "nested.toml"])
+        .assert()
+        .success();
+    let out = std::fs::read_to_string(dir.path().join("out/n.jsonl")).unwrap();
+    assert!(out.contains("\"metadata\": {\"body\": \"a b\"}"), "{out}");
+    // Ids never become paths: the output folder holds exactly the mirrored
+    // file and the reports, and nothing was written outside it.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["diffs", "n.jsonl", "summary.json"]);
+    assert!(!dir.path().join("etc").exists());
+}
+
+#[test]
+fn check_and_in_place_on_a_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/a.jsonl.gz"), gzip(dump().as_bytes())).unwrap();
+    let out = scour(dir.path())
+        .args(["check", "in", "--format", "github"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("::warning file=in/a.jsonl.gz,line=1,title=scour names.capitals::"),
+        "{out}"
+    );
+    scour(dir.path())
+        .args(["run", "--in-place", "in"])
+        .assert()
+        .success();
+    scour(dir.path()).args(["check", "in"]).assert().code(0);
+    let fixed = lines(&gunzip(
+        &std::fs::read(dir.path().join("in/a.jsonl.gz")).unwrap(),
+    ));
+    assert_eq!(fixed[1]["text"], REPEATED);
+}
+
+/// Every file under `dir`, relative path → bytes.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn thread_count_and_chunk_size_never_change_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let paragraphs = [
+        "Alpha paragraph that is long enough to be a key of its own.",
+        "Beta paragraph that is long enough to be a key of its own.",
+        "Gamma paragraph that is long enough to be a key of its own.",
+    ];
+    let mut text = String::new();
+    for i in 0..400 {
+        let a = paragraphs[i % 3];
+        let b = paragraphs[(i * 7) % 3];
+        text.push_str(&format!(
+            "{{\"id\": {i}, \"text\": \"Minister SATO: {a}\\n\\n{b}\\n\\n{a}\"}}\n"
+        ));
+        if i % 50 == 0 {
+            text.push_str("not json\n");
+        }
+    }
+    std::fs::write(dir.path().join("in/a.jsonl"), &text).unwrap();
+    std::fs::write(
+        dir.path().join("in/b.jsonl.zst"),
+        zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("big.toml"),
+        "[input]\nchunk-bytes = 1000000\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), "[input]\nchunk-bytes = 100\n").unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "one", "-j", "1", "--config", "big.toml"])
+        .assert()
+        .code(1);
+    scour(dir.path())
+        .args([
+            "run",
+            "in",
+            "-o",
+            "many",
+            "-j",
+            "8",
+            "--config",
+            "tiny.toml",
+        ])
+        .assert()
+        .code(1);
+    let (one, many) = (
+        tree(&dir.path().join("one")),
+        tree(&dir.path().join("many")),
+    );
+    assert_eq!(one.len(), many.len());
+    for ((name_a, bytes_a), (name_b, bytes_b)) in one.iter().zip(&many) {
+        assert_eq!(name_a, name_b);
+        let (a, b) = if name_a.ends_with(".zst") {
+            (
+                zstd::decode_all(bytes_a.as_slice()).unwrap(),
+                zstd::decode_all(bytes_b.as_slice()).unwrap(),
+            )
+        } else {
+            (bytes_a.clone(), bytes_b.clone())
+        };
+        assert!(
+            a == b,
+            "{name_a} differs between 1 thread / 1 MB chunks and 8 threads / 100 B chunks"
+        );
+    }
+}
