@@ -2,6 +2,7 @@
 //! fields kept, bad lines rejected byte for byte, caps, determinism across
 //! thread counts and chunk sizes.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -182,9 +183,10 @@ fn bad_lines_are_rejected_byte_for_byte_and_the_rest_goes_on() {
 #[test]
 fn truncated_gzip_keeps_what_was_read_and_says_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
-    let text: String = (0..2000)
-        .map(|i| format!("{{\"id\": {i}, \"text\": \"record {i} text\"}}\n"))
-        .collect();
+    let mut text = String::new();
+    for i in 0..2000 {
+        writeln!(text, "{{\"id\": {i}, \"text\": \"record {i} text\"}}").unwrap();
+    }
     let mut compressed = gzip(text.as_bytes());
     compressed.truncate(compressed.len() / 2);
     std::fs::create_dir_all(dir.path().join("in")).unwrap();
@@ -386,9 +388,11 @@ fn thread_count_and_chunk_size_never_change_the_output() {
     for i in 0..400 {
         let a = paragraphs[i % 3];
         let b = paragraphs[(i * 7) % 3];
-        text.push_str(&format!(
-            "{{\"id\": {i}, \"text\": \"Minister SATO: {a}\\n\\n{b}\\n\\n{a}\"}}\n"
-        ));
+        writeln!(
+            text,
+            "{{\"id\": {i}, \"text\": \"Minister SATO: {a}\\n\\n{b}\\n\\n{a}\"}}"
+        )
+        .unwrap();
         if i % 50 == 0 {
             text.push_str("not json\n");
         }
@@ -429,7 +433,7 @@ fn thread_count_and_chunk_size_never_change_the_output() {
     assert_eq!(one.len(), many.len());
     for ((name_a, bytes_a), (name_b, bytes_b)) in one.iter().zip(&many) {
         assert_eq!(name_a, name_b);
-        let (a, b) = if name_a.ends_with(".zst") {
+        let (a, b) = if Path::new(name_a).extension().is_some_and(|e| e == "zst") {
             (
                 zstd::decode_all(bytes_a.as_slice()).unwrap(),
                 zstd::decode_all(bytes_b.as_slice()).unwrap(),
