@@ -563,7 +563,7 @@ fn apply_record(
         }
     };
     out.records.total += 1;
-    out.result.add(names, &name, &applied);
+    out.result.add(names, &name, record.id.as_deref(), &applied);
     if !applied.changed {
         return Kept::Line;
     }

@@ -68,6 +68,9 @@ pub struct RecordCounts {
 #[derive(Debug, Clone, Serialize)]
 pub struct DedupRecord {
     pub doc: String,
+    /// JSONL: the record's `input.id-field`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub line: u32,
     pub rule: Rule,
     pub scope: Scope,

@@ -162,7 +162,7 @@ impl FileResult {
 
     /// Adds one cleaned document (a file, or a record of a dump named
     /// `name`) to the counts.
-    pub fn add(&mut self, names: &DocNames<'_>, name: &str, applied: &Applied) {
+    pub fn add(&mut self, names: &DocNames<'_>, name: &str, id: Option<&str>, applied: &Applied) {
         self.documents += 1;
         self.blocks += applied.blocks as u64;
         if applied.changed {
@@ -173,6 +173,7 @@ impl FileResult {
         }
         let record = |block: &DedupBlock| DedupRecord {
             doc: name.to_owned(),
+            id: id.map(str::to_owned),
             line: block.decision.line,
             rule: Rule::DedupExact,
             scope: block.decision.scope,
@@ -446,7 +447,7 @@ fn apply_text(
         }
     };
     let mut result = FileResult::default();
-    result.add(names, &source.name, &applied);
+    result.add(names, &source.name, None, &applied);
     result.changed = applied.changed;
     let diff = if applied.changed {
         let diff = diff::unified(&applied.original, &applied.text, &source.name);

@@ -112,6 +112,7 @@ fn plain_gzip_and_zstd_round_trip_with_every_other_field_kept() {
     assert_eq!(summary["files"][0]["records"]["total"], 3);
     let dropped = summary["dropped"].as_array().unwrap();
     assert_eq!(dropped[0]["doc"], "in/a.jsonl:2");
+    assert_eq!(dropped[0]["id"], "2", "the id field names the record");
     assert_eq!(dropped[0]["scope"], "document");
     let marked = summary["marked"].as_array().unwrap();
     assert!(marked.iter().any(|m| m["doc"] == "in/a.jsonl:2"
