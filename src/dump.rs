@@ -191,7 +191,7 @@ fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> Vec<KeyedBl
     let Ok(decoded) = decode(record.text.as_bytes()) else {
         return Vec::new();
     };
-    pipeline.keys(&pipeline.clean(&decoded.text))
+    pipeline.index_keys(&decoded.text)
 }
 
 /// What one chunk produced in the apply phase.

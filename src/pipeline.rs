@@ -92,6 +92,26 @@ impl Pipeline {
     /// segment stage the whole document is one block, so dedup compares
     /// whole documents.
     pub fn clean<'a>(&self, text: &'a str) -> Document<'a> {
+        self.run_stages(text, self.text_stages.len())
+    }
+
+    /// The keys [`keys`](Self::keys) would give for `clean(text)`, for the
+    /// index phase. When the last text stage is a names stage that only
+    /// changes letter case (no aliases, no reordering), it is skipped: keys
+    /// fold case, nothing after it reads its output, and it never changes
+    /// the blocks, so positions and keys come out the same for less work.
+    pub fn index_keys(&self, text: &str) -> Vec<KeyedBlock> {
+        let stages = match self.text_stages.last() {
+            Some(TextStage::Names(names)) if names.changes_only_case() => {
+                self.text_stages.len() - 1
+            }
+            _ => self.text_stages.len(),
+        };
+        self.keys(&self.run_stages(text, stages))
+    }
+
+    /// Segments `text` and runs the first `stages` text stages.
+    fn run_stages<'a>(&self, text: &'a str, stages: usize) -> Document<'a> {
         let mut doc = match &self.segmenter {
             Some(segmenter) => {
                 let parts = segmenter.segment(text);
@@ -103,7 +123,7 @@ impl Pipeline {
             }
             None => whole_document(text),
         };
-        for stage in &self.text_stages {
+        for stage in &self.text_stages[..stages] {
             match stage {
                 TextStage::Punctuation(p) => p.apply(&mut doc),
                 TextStage::Names(n) => n.apply(&mut doc),

@@ -183,3 +183,14 @@ proptest! {
         prop_assert_eq!(crate::sample::tree(one.path()), crate::sample::tree(eight.path()));
     }
 }
+
+proptest! {
+    /// The index phase may skip a names stage that only changes case; the
+    /// keys it gives must be exactly those of the full cleaning.
+    #[test]
+    fn index_keys_equal_the_keys_of_full_cleaning(text in document_with_repeats()) {
+        let pipeline = Pipeline::new(Config::default());
+        let text = text.replace('\r', "\n");
+        prop_assert_eq!(pipeline.index_keys(&text), pipeline.keys(&pipeline.clean(&text)));
+    }
+}

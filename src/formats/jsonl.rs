@@ -111,10 +111,8 @@ impl<'de> Deserialize<'de> for Fields<'de> {
     }
 }
 
-/// The raw value at `path` in the object `json`, if any.
-fn lookup<'a>(json: &'a str, path: &[String]) -> Result<Option<&'a RawValue>, RecordError> {
-    let fields: Fields<'a> =
-        serde_json::from_str(json).map_err(|e| RecordError::Json(e.to_string()))?;
+/// The raw value at `path` in an object already split into `fields`.
+fn lookup<'a>(fields: &Fields<'a>, path: &[String]) -> Result<Option<&'a RawValue>, RecordError> {
     let Some((first, rest)) = path.split_first() else {
         return Ok(None);
     };
@@ -131,10 +129,14 @@ fn lookup<'a>(json: &'a str, path: &[String]) -> Result<Option<&'a RawValue>, Re
     if rest.is_empty() {
         Ok(Some(value))
     } else if value.get().starts_with('{') {
-        lookup(value.get(), rest)
+        lookup(&split(value.get())?, rest)
     } else {
         Ok(None)
     }
+}
+
+fn split(json: &str) -> Result<Fields<'_>, RecordError> {
+    serde_json::from_str(json).map_err(|e| RecordError::Json(e.to_string()))
 }
 
 /// Byte offset of `inner` within `outer`; `inner` must borrow from it.
@@ -149,12 +151,14 @@ pub fn parse<'a>(
     id_field: &FieldPath,
 ) -> Result<Record<'a>, RecordError> {
     let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
-    let raw = lookup(line, &text_field.0)?
+    // One parse of the line serves both fields.
+    let fields = split(line)?;
+    let raw = lookup(&fields, &text_field.0)?
         .ok_or_else(|| RecordError::MissingText(text_field.to_string()))?;
     let text: MaybeBorrowed<'a> = serde_json::from_str(raw.get())
         .map_err(|_| RecordError::NotAString(text_field.to_string()))?;
     let start = offset_in(line, raw.get());
-    let id = match lookup(line, &id_field.0) {
+    let id = match lookup(&fields, &id_field.0) {
         Ok(Some(raw)) => Some(match serde_json::from_str::<MaybeBorrowed<'a>>(raw.get()) {
             Ok(s) => s.0,
             Err(_) => Cow::Borrowed(raw.get()),

@@ -14,9 +14,8 @@ pub struct DocIndex {
 
 pub fn index_document(pipeline: &Pipeline, bytes: &[u8]) -> Result<DocIndex, DecodeError> {
     let decoded = decode(bytes)?;
-    let doc = pipeline.clean(&decoded.text);
     Ok(DocIndex {
-        keys: pipeline.keys(&doc),
+        keys: pipeline.index_keys(&decoded.text),
         content: content_hash(bytes),
     })
 }

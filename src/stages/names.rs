@@ -460,6 +460,11 @@ impl NameNormalizer {
         }
     }
 
+    /// Whether every change this stage can make is a change of letter case.
+    pub fn changes_only_case(&self) -> bool {
+        self.aliases.is_none() && !self.given_first
+    }
+
     fn is_acronym(&self, word: &str) -> bool {
         self.keep_upper.contains(word) || is_roman_numeral(word)
     }

@@ -318,6 +318,11 @@ fn plausible(c: char) -> bool {
 /// Finds UTF-8 sequences that were decoded as Windows-1252 or Latin-1
 /// (`â€™` for `’`, `Ã©` for `é`) and proposes the original characters.
 fn mojibake(text: &str, edits: &mut Vec<Edit>) {
+    // Every sequence starts with a character from `Â` to `ô`, all encoded
+    // as 0xC3 0x..: without that byte there is nothing to repair.
+    if memchr::memchr(0xc3, text.as_bytes()).is_none() {
+        return;
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -365,7 +370,24 @@ fn mojibake(text: &str, edits: &mut Vec<Edit>) {
     }
 }
 
+/// Whether `bytes` holds a character U+2000–U+207F (`E2 80 xx`/`E2 81 xx`)
+/// whose last byte `wanted` accepts: curly quotes, dashes, odd spaces.
+fn has_general_punctuation(bytes: &[u8], wanted: impl Fn(u8, u8) -> bool) -> bool {
+    memchr::memchr_iter(0xe2, bytes).any(|i| {
+        matches!(bytes.get(i + 1), Some(0x80 | 0x81))
+            && bytes
+                .get(i + 2)
+                .is_some_and(|&last| wanted(bytes[i + 1], last))
+    })
+}
+
 fn straight_quotes(text: &str, edits: &mut Vec<Edit>) {
+    // “ ” „ ‟ ‘ ’ ‚ ‛ are U+2018–U+201F: E2 80 98–9F.
+    if !has_general_punctuation(text.as_bytes(), |second, last| {
+        second == 0x80 && (0x98..=0x9f).contains(&last)
+    }) {
+        return;
+    }
     unprotected(text, edits, |text, edits| {
         for (i, c) in text.char_indices() {
             let with = match c {
@@ -410,9 +432,10 @@ fn curly_quotes(text: &str, edits: &mut Vec<Edit>) {
 }
 
 fn dashes(text: &str, edits: &mut Vec<Edit>) {
-    let look_alikes = ['\u{2010}', '\u{2011}', '\u{2015}'];
+    // U+2010, U+2011 and U+2015: E2 80 90, 91, 95.
+    let look_alike = |second: u8, last: u8| second == 0x80 && matches!(last, 0x90 | 0x91 | 0x95);
     if DOUBLE_HYPHEN.find(text.as_bytes()).is_none()
-        && (text.is_ascii() || !text.contains(look_alikes))
+        && !has_general_punctuation(text.as_bytes(), look_alike)
     {
         return;
     }
@@ -469,10 +492,20 @@ fn odd_space(c: char) -> Option<&'static str> {
 /// trailing-space rule.
 fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     let bytes = text.as_bytes();
-    if text.is_ascii()
-        && memchr::memchr(b'\t', bytes).is_none()
+    let odd = |second: u8, last: u8| match second {
+        // U+2000–U+200B and U+202F.
+        0x80 => (0x80..=0x8b).contains(&last) || last == 0xaf,
+        // U+205F and U+2060.
+        _ => last == 0x9f || last == 0xa0,
+    };
+    let plain = memchr::memchr(b'\t', bytes).is_none()
         && DOUBLE_SPACE.find(bytes).is_none()
-    {
+        && (text.is_ascii()
+            || (!has_general_punctuation(bytes, odd)
+                // U+00A0, U+00AD (C2 A0, C2 AD) and U+FEFF (EF BB BF).
+                && !memchr::memchr_iter(0xc2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0xa0 | 0xad)))
+                && !text.contains('\u{feff}')));
+    if plain {
         return;
     }
     let mut line_start = 0;
@@ -870,6 +903,32 @@ mod tests {
             clean("keep ... and .5 and .NET and :)\n"),
             "keep ... and .5 and .NET and :)\n"
         );
+    }
+
+    #[test]
+    fn every_odd_character_is_seen_past_the_fast_paths() {
+        for odd in [
+            '\u{a0}', '\u{2002}', '\u{2009}', '\u{200a}', '\u{202f}', '\u{205f}',
+        ] {
+            assert_eq!(clean(&format!("a{odd}b\n")), "a b\n", "{odd:?}");
+        }
+        for invisible in ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}'] {
+            assert_eq!(clean(&format!("a{invisible}b\n")), "ab\n", "{invisible:?}");
+        }
+        for (dash, to) in [('\u{2010}', "-"), ('\u{2011}', "-"), ('\u{2015}', "—")] {
+            assert_eq!(
+                clean(&format!("a{dash}b\n")),
+                format!("a{to}b\n"),
+                "{dash:?}"
+            );
+        }
+        for quote in ['“', '”', '„', '‟', '‘', '’', '‚', '‛'] {
+            assert_ne!(
+                clean(&format!("a{quote}b\n")),
+                format!("a{quote}b\n"),
+                "{quote:?}"
+            );
+        }
     }
 
     #[test]
