@@ -66,19 +66,39 @@ impl<'a> Document<'a> {
         out
     }
 
-    /// Removes block `index` together with the blank run before it (or,
-    /// for the first block, after it), so that dropping a paragraph never
-    /// leaves two blank runs side by side or a blank start, and the block
-    /// after it keeps what precedes it (indented code must follow a blank).
-    pub fn remove_block(&mut self, index: usize) -> Block<'a> {
-        let removed = self.blocks.remove(index);
-        let is_blank = |b: Option<&Block<'_>>| b.is_some_and(|b| b.kind == BlockKind::Blank);
-        if index > 0 && is_blank(self.blocks.get(index - 1)) {
-            self.blocks.remove(index - 1);
-        } else if index == 0 && is_blank(self.blocks.first()) {
-            self.blocks.remove(0);
+    /// Removes the blocks at `positions` (ascending), each together with
+    /// the blank run before it (or, for the first block, after it), so that
+    /// dropping a paragraph never leaves two blank runs side by side or a
+    /// blank start, and the block after it keeps what precedes it (indented
+    /// code must follow a blank). One pass, however many blocks go: a file of
+    /// a million repeated lines must not cost a million shifts. Returns the
+    /// removed blocks in the order of `positions`.
+    pub fn remove_blocks(&mut self, positions: &[usize]) -> Vec<Block<'a>> {
+        let mut gone = vec![false; self.blocks.len()];
+        // Back to front, as removing them one at a time would.
+        for &index in positions.iter().rev() {
+            gone[index] = true;
+            if index > 0 {
+                if self.blocks[index - 1].kind == BlockKind::Blank && !gone[index - 1] {
+                    gone[index - 1] = true;
+                }
+            } else if let Some(next) = (1..self.blocks.len()).find(|&i| !gone[i]) {
+                if self.blocks[next].kind == BlockKind::Blank {
+                    gone[next] = true;
+                }
+            }
         }
-        removed
+        let mut removed: Vec<(usize, Block<'a>)> = Vec::with_capacity(positions.len());
+        let mut kept = Vec::with_capacity(self.blocks.len());
+        for (i, block) in std::mem::take(&mut self.blocks).into_iter().enumerate() {
+            if !gone[i] {
+                kept.push(block);
+            } else if positions.binary_search(&i).is_ok() {
+                removed.push((i, block));
+            }
+        }
+        self.blocks = kept;
+        removed.into_iter().map(|(_, block)| block).collect()
     }
 }
 
@@ -299,6 +319,56 @@ mod tests {
             err.to_string(),
             "invalid UTF-8 (byte 0xff at column 3); file not cleaned"
         );
+    }
+
+    /// Removing one block at a time, back to front: the reference that
+    /// `remove_blocks` must match in one pass.
+    fn remove_one_by_one(blocks: &mut Vec<(BlockKind, usize)>, positions: &[usize]) {
+        for &index in positions.iter().rev() {
+            blocks.remove(index);
+            if index > 0 && blocks[index - 1].0 == BlockKind::Blank {
+                blocks.remove(index - 1);
+            } else if index == 0 && blocks.first().is_some_and(|b| b.0 == BlockKind::Blank) {
+                blocks.remove(0);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn removing_many_blocks_at_once_equals_one_at_a_time(
+            kinds in proptest::collection::vec(proptest::bool::ANY, 0..40),
+            picks in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            // Blank runs never touch each other; dropped blocks are never blank.
+            let mut layout = Vec::new();
+            for paragraph in kinds {
+                if !paragraph && layout.last() != Some(&BlockKind::Blank) {
+                    layout.push(BlockKind::Blank);
+                } else {
+                    layout.push(BlockKind::Paragraph);
+                }
+            }
+            let positions: Vec<usize> = (0..layout.len())
+                .filter(|&i| layout[i] == BlockKind::Paragraph && picks[i])
+                .collect();
+            let mut doc = Document {
+                blocks: layout
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0 })
+                    .collect(),
+                final_newline: true,
+                changes: Vec::new(),
+            };
+            let removed = doc.remove_blocks(&positions);
+            let mut expected: Vec<(BlockKind, usize)> = layout.iter().copied().zip(0..).collect();
+            remove_one_by_one(&mut expected, &positions);
+            let got: Vec<(BlockKind, usize)> = doc.blocks.iter().map(|b| (b.kind, b.line as usize - 1)).collect();
+            proptest::prop_assert_eq!(got, expected);
+            let removed_lines: Vec<u32> = removed.iter().map(|b| b.line - 1).collect();
+            proptest::prop_assert_eq!(removed_lines, positions.iter().map(|&p| p as u32).collect::<Vec<_>>());
+        }
     }
 
     #[test]

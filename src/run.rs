@@ -13,6 +13,7 @@
 //! and never exits: outcomes come back as values for the CLI to render.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -31,7 +32,7 @@ use crate::report::{
     preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, RecordCounts, Summary,
 };
 use crate::rule::Rule;
-use crate::write::{in_place_target, write_atomic};
+use crate::write::{in_place_target, write_atomic, AtomicFile};
 
 /// What a run does with the cleaned bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,10 +266,8 @@ pub fn run(
     );
     let outcome = summarize(sources, results, inputs);
     if let Mode::Write { dir, reports: true } = mode {
-        let mut json = serde_json::to_vec_pretty(&outcome.summary).expect("summary serializes");
-        json.push(b'\n');
         let path = dir.join("summary.json");
-        write_atomic(dir, &path, &json, None).map_err(|source| RunError::Output {
+        write_summary(dir, &path, &outcome.summary).map_err(|source| RunError::Output {
             path: path.display().to_string(),
             source,
         })?;
@@ -602,6 +601,17 @@ fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> R
         documents,
         discovery_errors: inputs.errors.len(),
     }
+}
+
+/// Streams `summary.json` to its file: a dump's summary can be large, and
+/// need not exist twice in memory.
+fn write_summary(dir: &Path, path: &Path, summary: &Summary) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(AtomicFile::create(dir, path, None)?);
+    serde_json::to_writer_pretty(&mut file, summary)?;
+    file.write_all(b"\n")?;
+    file.into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?
+        .commit()
 }
 
 /// Makes the output folder and clears the report folders a previous run

@@ -83,12 +83,12 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
     // checks a content hash), so positions match; the bound check only
     // keeps a broken caller from panicking.
     let count = doc.blocks.len();
-    for decision in decisions
+    let drops: Vec<&Decision> = decisions
         .iter()
-        .rev()
         .filter(|d| d.action == Policy::Drop && (d.block as usize) < count)
-    {
-        let block = doc.remove_block(decision.block as usize);
+        .collect();
+    let positions: Vec<usize> = drops.iter().map(|d| d.block as usize).collect();
+    for (decision, block) in drops.into_iter().zip(doc.remove_blocks(&positions)) {
         doc.changes.push(Change {
             rule: Rule::DedupExact,
             line: decision.line,
@@ -100,7 +100,6 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
             text: block.text.into_owned(),
         });
     }
-    dropped.reverse();
     doc.changes.sort_by_key(|c| c.line);
     CleanText {
         text: doc.render(),

@@ -580,8 +580,14 @@ impl NameNormalizer {
         found.sort_unstable();
         let protected = Protected::find(text);
         let mut shouting: Option<(usize, bool)> = None;
+        // Matches come in order: find each line start from the last one, so
+        // a huge one-line block costs one pass, not one pass per match.
+        let (mut scanned, mut line_start) = (0, 0);
         for (at, surname) in found {
-            let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+            if let Some(n) = memchr::memrchr(b'\n', &text.as_bytes()[scanned..at]) {
+                line_start = scanned + n + 1;
+            }
+            scanned = at;
             let shout = match shouting {
                 Some((start, shout)) if start == line_start => shout,
                 _ => {

@@ -563,6 +563,7 @@ fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
         .chain(memchr::memchr3_iter(b':', b'!', b'?', bytes).filter(after_space))
         .collect();
     candidates.sort_unstable();
+    let (mut scanned, mut line_start) = (0, 0);
     for i in candidates {
         let p = bytes[i];
         let start = i - bytes[..i].iter().rev().take_while(|&&b| b == b' ').count();
@@ -570,8 +571,13 @@ fn space_before_punct(text: &str, edits: &mut Vec<Edit>) {
             continue;
         }
         // `- .` and `# .` hold a dot; their space belongs to the marker.
-        let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
-        if is_marker(text[line_start..start].trim_start()) {
+        // (Line starts are found from the last one: candidates come in order.)
+        if let Some(n) = memchr::memrchr(b'\n', &bytes[scanned..start]) {
+            line_start = scanned + n + 1;
+        }
+        scanned = start;
+        let prefix = &text[line_start..start];
+        if prefix.len() <= 64 && is_marker(prefix.trim_start()) {
             continue;
         }
         // `...` after a space is a pause, `.5` a number, `.NET` a name.
@@ -640,11 +646,11 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             continue;
         }
         // The rewrite put a newline before each glued bullet; cut there.
-        let block = doc.blocks.remove(i);
+        let block = &doc.blocks[i];
         let mut pieces = Vec::new();
-        let text = block.text.into_owned();
+        let text = block.text.to_string();
+        let (kind, line, span) = (block.kind, block.line, block.span.clone());
         let mut first = true;
-        let mut line_no = block.line;
         let mut piece = String::new();
         for line in text.split('\n') {
             if !first && bullet(line).is_some() && !piece.is_empty() {
@@ -657,25 +663,16 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             first = false;
         }
         pieces.push(piece);
-        let base = i;
-        for (k, piece) in pieces.into_iter().enumerate() {
-            let kind = if k == 0 {
-                block.kind
-            } else {
-                BlockKind::ListItem
-            };
-            doc.blocks.insert(
-                base + k,
-                Block {
-                    kind,
-                    text: Cow::Owned(piece),
-                    line: line_no,
-                    span: block.span.clone(),
-                },
-            );
-            line_no = block.line;
-            i += 1;
-        }
+        let count = pieces.len();
+        // One splice per split block, not one shift per piece.
+        let blocks = pieces.into_iter().enumerate().map(|(k, piece)| Block {
+            kind: if k == 0 { kind } else { BlockKind::ListItem },
+            text: Cow::Owned(piece),
+            line,
+            span: span.clone(),
+        });
+        doc.blocks.splice(i..=i, blocks);
+        i += count;
     }
 }
 
