@@ -317,14 +317,6 @@ enum Kept {
     Rejected,
 }
 
-fn failed(failure: Failure) -> FileResult {
-    FileResult {
-        failures: vec![failure],
-        documents: 1,
-        ..FileResult::default()
-    }
-}
-
 /// Apply phase for one dump: cleans every record, writes the output (and
 /// `rejected/`, `diffs/`) and returns what happened.
 #[allow(clippy::too_many_arguments)]
@@ -340,11 +332,11 @@ pub(crate) fn apply(
 ) -> FileResult {
     let mut opened = match open(pipeline, source) {
         Ok(opened) => opened,
-        Err(err) => return failed(Failure::io("cannot read", &err)),
+        Err(err) => return FileResult::failed(Failure::io("cannot read", &err)),
     };
     let sinks = match Sinks::new(source, mode) {
         Ok(sinks) => std::cell::RefCell::new(sinks),
-        Err(err) => return failed(Failure::io("cannot write", &err)),
+        Err(err) => return FileResult::failed(Failure::io("cannot write", &err)),
     };
     let keep_bad_lines = *mode == Mode::InPlace;
     let checking = *mode == Mode::Check;

@@ -153,7 +153,7 @@ pub(crate) struct FileResult {
 }
 
 impl FileResult {
-    fn failed(failure: Failure) -> FileResult {
+    pub fn failed(failure: Failure) -> FileResult {
         FileResult {
             failures: vec![failure],
             documents: 1,

@@ -10,6 +10,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::sample::tree;
+
 fn scour(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("scour").unwrap();
     cmd.current_dir(dir).env("NO_COLOR", "1");
@@ -350,30 +352,6 @@ fn check_and_in_place_on_a_dump() {
         &std::fs::read(dir.path().join("in/a.jsonl.gz")).unwrap(),
     ));
     assert_eq!(fixed[1]["text"], REPEATED);
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((
-                    path.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                    std::fs::read(&path).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
