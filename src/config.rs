@@ -343,6 +343,9 @@ fn default_include() -> Vec<String> {
         "**/*.jsonl",
         "**/*.jsonl.gz",
         "**/*.jsonl.zst",
+        "**/*.ndjson",
+        "**/*.ndjson.gz",
+        "**/*.ndjson.zst",
     ]
     .into_iter()
     .map(String::from)
@@ -521,24 +524,6 @@ impl Config {
                 message: problems.join("\n"),
             })
         }
-    }
-
-    pub fn stage<T>(&self, pick: impl Fn(&StageConfig) -> Option<&T>) -> Option<&T> {
-        self.stages.iter().find_map(pick)
-    }
-
-    pub fn segment(&self) -> Option<&SegmentConfig> {
-        self.stage(|s| match s {
-            StageConfig::Segment(c) => Some(c),
-            _ => None,
-        })
-    }
-
-    pub fn dedup(&self) -> Option<&DedupConfig> {
-        self.stage(|s| match s {
-            StageConfig::Dedup(c) => Some(c),
-            _ => None,
-        })
     }
 }
 

@@ -23,6 +23,18 @@ pub fn unified(old: &str, new: &str, name: &str) -> String {
     out
 }
 
+/// `text` with every line made a `#` comment (for `diffs/` files, whose
+/// reasons precede the diff; `patch` and `git apply` skip such lines).
+pub fn commented(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// One line per change: `path:line: rule: "before" → "after"`. Text is shown
 /// with escapes so invisible characters are visible.
 pub fn explain(name: &str, changes: &[Change]) -> String {

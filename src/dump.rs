@@ -28,6 +28,9 @@ use crate::report::RecordCounts;
 use crate::run::{DocNames, Failure, FileResult, Mode, Progress};
 use crate::write::{in_place_target, AtomicFile};
 
+/// Chunks read, then worked on in parallel, at a time.
+const BATCH_CHUNKS: usize = 8;
+
 /// Counts the raw (compressed) bytes read, for progress.
 struct Counting<R> {
     inner: R,
@@ -111,7 +114,9 @@ fn batches<T: Send>(
     work: &(dyn Fn(&Chunk) -> T + Sync),
     merge: &mut dyn FnMut(T),
 ) -> Option<Failure> {
-    let per_batch = pool.current_num_threads() * 2;
+    // A fixed batch, not one per thread: bad lines reach `rejected/` in an
+    // order that must not depend on `--jobs`.
+    let per_batch = BATCH_CHUNKS;
     loop {
         let mut batch = Vec::with_capacity(per_batch);
         let mut ended = None;
@@ -143,15 +148,34 @@ fn batches<T: Send>(
     }
 }
 
+/// What the index phase learned of one dump, for its apply phase.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Indexed {
+    /// Document number of its first line.
+    pub first_doc: u32,
+    /// Lines seen (one document slot each).
+    pub lines: u32,
+    /// Length and change time when it was read: a dump that changes
+    /// between the phases is refused, not mis-numbered.
+    pub stamp: Option<(u64, std::time::SystemTime)>,
+}
+
 /// Index phase for one dump: calls `on_record` with each line's number and
 /// the keys of its record (none for a blank or bad line), in line order.
 pub(crate) fn index(
     pipeline: &Pipeline,
     source: &Source,
+    first_doc: u32,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
     on_record: &mut dyn FnMut(u32, &[KeyedBlock]),
-) -> Result<(), Failure> {
+) -> Result<Indexed, Failure> {
+    let stamp = stamp(&source.path).ok();
+    let mut lines = 0;
+    let mut on_record = |line: u32, keys: &[KeyedBlock]| {
+        lines = line;
+        on_record(line, keys);
+    };
     let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
     let fields = Fields::of(pipeline);
     let work = |chunk: &Chunk| -> Vec<(u64, Vec<KeyedBlock>)> {
@@ -178,7 +202,11 @@ pub(crate) fn index(
             }
         },
     );
-    Ok(())
+    Ok(Indexed {
+        first_doc,
+        lines,
+        stamp,
+    })
 }
 
 fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> Vec<KeyedBlock> {
@@ -205,6 +233,8 @@ struct ChunkOut {
     report: String,
     result: FileResult,
     records: RecordCounts,
+    /// Lines over `max-record-bytes` (already streamed to `rejected/`).
+    too_long: u64,
 }
 
 /// Where the apply phase of one dump writes; files appear on [`Sinks::commit`].
@@ -305,6 +335,16 @@ impl Sinks {
     }
 }
 
+/// What the apply phase keeps about each changed record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Explain {
+    Nothing,
+    /// `check`: the diff, and the changes with the record's line.
+    Check,
+    /// `diffs/`: the reasons as `#` lines, then the diff.
+    Report,
+}
+
 /// What becomes of one line in the output.
 enum Kept {
     /// The line as it was.
@@ -324,12 +364,24 @@ pub(crate) fn apply(
     pipeline: &Pipeline,
     names: &DocNames<'_>,
     source: &Source,
-    first_doc: u32,
+    index: &Indexed,
     decisions: &DecisionTable,
     pool: &rayon::ThreadPool,
     mode: &Mode,
     progress: &dyn Progress,
 ) -> FileResult {
+    let Indexed {
+        first_doc,
+        lines,
+        stamp: expected,
+    } = *index;
+    if stamp(&source.path).ok() != expected {
+        return FileResult::failed(Failure {
+            line: None,
+            message: "changed while scour was reading it; run again".into(),
+            internal: false,
+        });
+    }
     let mut opened = match open(pipeline, source) {
         Ok(opened) => opened,
         Err(err) => return FileResult::failed(Failure::io("cannot read", &err)),
@@ -340,13 +392,20 @@ pub(crate) fn apply(
     };
     let keep_bad_lines = *mode == Mode::InPlace;
     let checking = *mode == Mode::Check;
-    let explain = checking || sinks.borrow().diffs_path.is_some();
+    let explain = if checking {
+        Explain::Check
+    } else if sinks.borrow().diffs_path.is_some() {
+        Explain::Report
+    } else {
+        Explain::Nothing
+    };
     let context = ApplyContext {
         pipeline,
         names,
         source,
         fields: Fields::of(pipeline),
         first_doc,
+        lines,
         decisions,
         compression: compression(source),
         keep_bad_lines,
@@ -369,7 +428,9 @@ pub(crate) fn apply(
             note("cannot write rejected lines", &err);
         }
     };
+    let too_long = std::cell::Cell::new(0u64);
     let mut merge = |out: ChunkOut| {
+        too_long.set(too_long.get() + out.too_long);
         let mut sinks = sinks.borrow_mut();
         if let Some(file) = sinks.output.as_mut() {
             if let Err(err) = file.write_all(&out.output) {
@@ -398,18 +459,64 @@ pub(crate) fn apply(
         &work,
         &mut merge,
     );
+    let ending = Ending {
+        partial: ended.is_some() || too_long.get() > 0,
+        unchanged_since_index: stamp(&source.path).ok() == expected,
+        write_error: write_error.into_inner(),
+        in_place: keep_bad_lines,
+    };
     result.failures.extend(ended);
-    if let Some(failure) = write_error.into_inner() {
-        result.failures.push(failure);
-    } else if let Err(err) = sinks.into_inner().commit() {
-        result.failures.push(Failure::io("cannot write", &err));
-    }
-    let records = result.records.unwrap_or_default();
-    let dropped_records =
-        pipeline.config().output.empty_records == EmptyRecords::Drop && records.emptied > 0;
-    result.changed =
-        records.changed > 0 || dropped_records || (records.rejected > 0 && !keep_bad_lines);
+    let drop_emptied = pipeline.config().output.empty_records == EmptyRecords::Drop;
+    ending.finish(&mut result, sinks.into_inner(), drop_emptied);
     result
+}
+
+/// How the apply phase of a dump ended, which decides whether its output
+/// may replace anything.
+struct Ending {
+    /// The stream broke off, or a line was too long to hold.
+    partial: bool,
+    unchanged_since_index: bool,
+    write_error: Option<Failure>,
+    in_place: bool,
+}
+
+impl Ending {
+    /// Settles whether the file changed and commits its output. In place,
+    /// the input is replaced only by a complete, changed file: a damaged
+    /// stream or a line too long to hold would otherwise lose what could not
+    /// be read, and an unchanged file is left untouched.
+    fn finish(self, result: &mut FileResult, sinks: Sinks, drop_emptied: bool) {
+        let records = result.records.unwrap_or_default();
+        result.changed = records.changed > 0
+            || (drop_emptied && records.emptied > 0)
+            || (records.rejected > 0 && !self.in_place);
+        if !self.unchanged_since_index {
+            result.failures.push(Failure {
+                line: None,
+                message: "changed while scour was reading it; run again".into(),
+                internal: false,
+            });
+        } else if let Some(failure) = self.write_error {
+            result.failures.push(failure);
+        } else if self.in_place && self.partial {
+            result.failures.push(Failure {
+                line: None,
+                message: "left as it was: it could not be read whole".into(),
+                internal: false,
+            });
+        } else if self.in_place && !result.changed {
+            // Nothing to write; dropping the sinks removes the temporary file.
+        } else if let Err(err) = sinks.commit() {
+            result.failures.push(Failure::io("cannot write", &err));
+        }
+    }
+}
+
+/// What identifies a file's contents cheaply: its length and change time.
+pub(crate) fn stamp(path: &Path) -> io::Result<(u64, std::time::SystemTime)> {
+    let metadata = std::fs::metadata(path)?;
+    Ok((metadata.len(), metadata.modified()?))
 }
 
 /// What every chunk of one dump needs in the apply phase.
@@ -419,11 +526,12 @@ struct ApplyContext<'a> {
     source: &'a Source,
     fields: Fields,
     first_doc: u32,
+    lines: u32,
     decisions: &'a DecisionTable,
     compression: Compression,
     keep_bad_lines: bool,
     checking: bool,
-    explain: bool,
+    explain: Explain,
 }
 
 impl ApplyContext<'_> {
@@ -431,6 +539,7 @@ impl ApplyContext<'_> {
     fn chunk(&self, chunk: &Chunk) -> ChunkOut {
         let mut out = ChunkOut::default();
         let mut plain = Vec::with_capacity(chunk.bytes.len());
+        out.too_long = chunk.too_long.len() as u64;
         for &line in &chunk.too_long {
             out.records.rejected += 1;
             out.result.failures.push(Failure {
@@ -442,6 +551,14 @@ impl ApplyContext<'_> {
         }
         for (line, bytes, ending) in chunk.lines() {
             let doc = self.first_doc + line as u32 - 1;
+            // Past the lines the index phase saw, the numbers belong to the
+            // next file: such a line gets no decisions (and the run reports
+            // the file as changed while read).
+            let decisions = if line as u32 <= self.lines {
+                self.decisions.doc(doc as usize)
+            } else {
+                &[]
+            };
             let record = Line {
                 source: self.source,
                 fields: &self.fields,
@@ -449,7 +566,6 @@ impl ApplyContext<'_> {
                 bytes,
                 doc,
             };
-            let decisions = self.decisions.doc(doc as usize);
             let kept = apply_record(
                 self.pipeline,
                 self.names,
@@ -520,7 +636,7 @@ fn apply_record(
     names: &DocNames<'_>,
     line: &Line<'_>,
     decisions: &[crate::phases::decide::Decision],
-    explain: bool,
+    explain: Explain,
     out: &mut ChunkOut,
 ) -> Kept {
     if is_blank(line.bytes) {
@@ -560,20 +676,24 @@ fn apply_record(
         return Kept::Line;
     }
     out.records.changed += 1;
-    if explain {
-        for reason in diff::explain(&name, &applied.changes).lines() {
-            out.report.push_str("# ");
-            out.report.push_str(reason);
-            out.report.push('\n');
+    match explain {
+        Explain::Nothing => {}
+        Explain::Check => {
+            out.report
+                .push_str(&diff::unified(&applied.original, &applied.text, &name));
+            out.result
+                .changes
+                .extend(applied.changes.iter().cloned().map(|mut change| {
+                    change.line = number;
+                    change
+                }));
         }
-        out.report
-            .push_str(&diff::unified(&applied.original, &applied.text, &name));
-        out.result
-            .changes
-            .extend(applied.changes.iter().cloned().map(|mut change| {
-                change.line = number;
-                change
-            }));
+        Explain::Report => {
+            out.report
+                .push_str(&diff::commented(&diff::explain(&name, &applied.changes)));
+            out.report
+                .push_str(&diff::unified(&applied.original, &applied.text, &name));
+        }
     }
     let text = String::from_utf8_lossy(&applied.output);
     if text.is_empty() && !applied.dropped.is_empty() {

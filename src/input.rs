@@ -173,9 +173,10 @@ fn walk_folder(
         if !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
-        // Links are followed only while they stay inside the root; the
-        // output folder is never read back in.
-        if entry.path_is_symlink() || skip.is_some() {
+        // Links (to files or to folders on the way) are followed only
+        // while they stay inside the root; the output folder is never read
+        // back in.
+        {
             let Ok(target) = path.canonicalize() else {
                 continue;
             };

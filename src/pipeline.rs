@@ -2,13 +2,14 @@
 //! and the per-document work every phase shares.
 //!
 //! [`Pipeline::clean`] is the one place where a document's text goes through
-//! the stages; the index phase, the apply phase and the idempotence check all
-//! call it, so `run`, `check` and the check of a run's own output can never
-//! disagree about what a stage does.
+//! the stages; the apply phase and the idempotence check call it, and the
+//! index phase calls [`Pipeline::index_keys`], which is `clean` minus a final
+//! case-only names stage that cannot change a key. So `run`, `check` and the
+//! check of a run's own output can never disagree about what a stage does.
 
 use std::borrow::Cow;
 
-use crate::config::{Config, Eol, SegmentMode, StageConfig};
+use crate::config::{Config, Eol, StageConfig};
 use crate::document::{Block, BlockKind, Document, LineEnding};
 use crate::segment::Segmenter;
 use crate::stages::dedup::{block_key, BlockKey, Deduplicator};
@@ -156,11 +157,6 @@ impl Pipeline {
             Eol::Crlf => LineEnding::Crlf,
             Eol::Preserve => first,
         }
-    }
-
-    /// The segment mode in force, for reports.
-    pub fn segment_mode(&self) -> Option<SegmentMode> {
-        self.config.segment().map(|c| c.mode)
     }
 }
 

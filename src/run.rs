@@ -212,10 +212,8 @@ enum Indexed {
         doc: u32,
         content: u128,
     },
-    /// A dump: the number of its first record (one per line).
-    Dump {
-        first_doc: u32,
-    },
+    /// A dump: where its records are numbered, and how it looked.
+    Dump(dump::Indexed),
     Failed(Failure),
 }
 
@@ -311,12 +309,19 @@ fn index_all<'a>(
         } else {
             let i = group.start;
             let first_doc = table.len() as u32;
-            let result = dump::index(records, &sources[i], pool, progress, &mut |line, keys| {
-                table.push(keys);
-                names.docs.push((i as u32, line));
-            });
+            let result = dump::index(
+                records,
+                &sources[i],
+                first_doc,
+                pool,
+                progress,
+                &mut |line, keys| {
+                    table.push(keys);
+                    names.docs.push((i as u32, line));
+                },
+            );
             indexed.push(match result {
-                Ok(()) => Indexed::Dump { first_doc },
+                Ok(dump) => Indexed::Dump(dump),
                 Err(failure) => Indexed::Failed(failure),
             });
         }
@@ -362,7 +367,7 @@ fn apply_all(
                             progress,
                         ),
                         Indexed::Failed(failure) => FileResult::failed(failure),
-                        Indexed::Dump { .. } => unreachable!("a text group holds text files"),
+                        Indexed::Dump(_) => unreachable!("a text group holds text files"),
                     })
                     .collect()
             });
@@ -370,8 +375,8 @@ fn apply_all(
         } else {
             let source = &sources[group.start];
             results.push(match entries.into_iter().next() {
-                Some(Indexed::Dump { first_doc }) => dump::apply(
-                    records, names, source, first_doc, decisions, pool, mode, progress,
+                Some(Indexed::Dump(dump)) => dump::apply(
+                    records, names, source, &dump, decisions, pool, mode, progress,
                 ),
                 Some(Indexed::Failed(failure)) => FileResult::failed(failure),
                 _ => unreachable!("a dump group holds one dump"),
@@ -508,12 +513,7 @@ pub(crate) fn write_diff(
     explained: &str,
     diff: &str,
 ) -> Result<(), Failure> {
-    let mut text = String::with_capacity(explained.len() + diff.len() + 64);
-    for line in explained.lines() {
-        text.push_str("# ");
-        text.push_str(line);
-        text.push('\n');
-    }
+    let mut text = diff::commented(explained);
     text.push_str(diff);
     let mut name = output.as_os_str().to_owned();
     name.push(".diff");
@@ -539,15 +539,19 @@ fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> R
     for (source, result) in sources.iter().zip(results) {
         let internal = result.failures.iter().any(|f| f.internal);
         let failed = !result.failures.is_empty();
-        summary.documents.total += result.documents;
-        summary.documents.changed += result.changed_documents;
+        // A text file is one document: failed, changed or unchanged. A
+        // dump's records are documents too, its rejected lines failed ones.
         let whole_file_failed = failed && result.documents <= 1 && result.records.is_none();
         if whole_file_failed {
+            summary.documents.total += 1;
             summary.documents.failed += 1;
         } else {
+            summary.documents.total += result.documents;
+            summary.documents.changed += result.changed_documents;
             summary.documents.unchanged += result.documents - result.changed_documents;
         }
         if let Some(records) = &result.records {
+            summary.documents.total += records.rejected;
             summary.documents.failed += records.rejected;
         }
         for failure in &result.failures {

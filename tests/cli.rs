@@ -353,6 +353,25 @@ fn symlinks_leaving_the_input_root_are_not_followed() {
 }
 
 #[test]
+fn a_symlinked_folder_leaving_the_root_is_not_followed_even_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "victim.txt", DIRTY);
+    write(dir.path(), "docs/a.txt", CLEAN);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("docs/linked")).unwrap();
+    scour(dir.path())
+        .args(["run", "--in-place", "docs"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("victim.txt")).unwrap(),
+        DIRTY
+    );
+    scour(dir.path()).args(["check", "docs"]).assert().code(0);
+}
+
+#[test]
 fn colour_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.txt", DIRTY);

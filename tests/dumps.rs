@@ -426,3 +426,37 @@ fn thread_count_and_chunk_size_never_change_the_output() {
         );
     }
 }
+
+#[test]
+fn in_place_never_replaces_a_dump_it_could_not_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let long = format!("{{\"id\": 1, \"text\": \"{}\"}}\n", "a".repeat(5000));
+    let with_long = format!("{{\"id\": 0, \"text\": \"x  y\"}}\n{long}");
+    std::fs::write(dir.path().join("in/long.jsonl"), &with_long).unwrap();
+    let mut text = String::new();
+    for i in 0..2000 {
+        writeln!(text, "{{\"id\": {i}, \"text\": \"record  {i}\"}}").unwrap();
+    }
+    let mut truncated = gzip(text.as_bytes());
+    truncated.truncate(truncated.len() / 2);
+    std::fs::write(dir.path().join("in/cut.jsonl.gz"), &truncated).unwrap();
+    std::fs::write(
+        dir.path().join("caps.toml"),
+        "[input]\nmax-record-bytes = 1000\n",
+    )
+    .unwrap();
+    scour(dir.path())
+        .args(["run", "--in-place", "in", "--config", "caps.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("left as it was"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("in/long.jsonl")).unwrap(),
+        with_long
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("in/cut.jsonl.gz")).unwrap(),
+        truncated
+    );
+}

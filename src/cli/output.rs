@@ -208,7 +208,7 @@ fn github_property(text: &str) -> String {
 }
 
 pub fn check_summary(outcome: &RunOutcome) -> anyhow::Result<()> {
-    let total = outcome.summary.documents.total;
+    let total = outcome.documents.len() as u64;
     let changed = outcome.changed() as u64;
     let mut err = anstream::stderr().lock();
     if changed == 0 {

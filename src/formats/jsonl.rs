@@ -383,7 +383,15 @@ impl<R: BufRead> ChunkReader<R> {
                 overflow(&available[..take]);
             } else {
                 chunk.bytes.extend_from_slice(&available[..take]);
-                if (chunk.bytes.len() - start) as u64 > self.max_line {
+                // The cap is on the record, not on its line ending.
+                let mut length = chunk.bytes.len() - start;
+                if ends {
+                    length -= 1;
+                    if chunk.bytes[start..start + length].ends_with(b"\r") {
+                        length -= 1;
+                    }
+                }
+                if length as u64 > self.max_line {
                     overflow(&chunk.bytes[start..]);
                     chunk.bytes.truncate(start);
                     overflowing = true;

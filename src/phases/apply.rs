@@ -78,10 +78,9 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
         })
         .collect();
     let mut dropped = Vec::new();
-    // From the back, so earlier block positions stay valid.
     // Decisions come from the same cleaning of the same bytes (the run
-    // checks a content hash), so positions match; the bound check only
-    // keeps a broken caller from panicking.
+    // checks that the file did not change), so positions match; the bound
+    // check only keeps a broken caller from panicking.
     let count = doc.blocks.len();
     let drops: Vec<&Decision> = decisions
         .iter()

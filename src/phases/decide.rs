@@ -125,12 +125,24 @@ pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
         local.clear();
         let doc_id = doc as u32;
         for keyed in table.doc(doc) {
-            let verdict = if let Some(&line) = local.get(&keyed.key) {
-                Some((dedup.within_document, Scope::Document, doc_id, line))
-            } else {
-                first_seen.get(&keyed.key).map(|&(kept_doc, kept_line)| {
+            // A later copy can repeat both an earlier block of its own
+            // document and one of an earlier document: the stronger action
+            // wins (drop over mark over keep), so a second run never finds
+            // a copy the first one kept. On a tie the copy in the same
+            // document is named, being the nearer.
+            let within = local
+                .get(&keyed.key)
+                .map(|&line| (dedup.within_document, Scope::Document, doc_id, line));
+            let across = first_seen
+                .get(&keyed.key)
+                .filter(|&&(kept_doc, _)| kept_doc != doc_id)
+                .map(|&(kept_doc, kept_line)| {
                     (dedup.across_documents, Scope::Corpus, kept_doc, kept_line)
-                })
+                });
+            let verdict = match (within, across) {
+                (Some(w), Some(a)) if strength(a.0) > strength(w.0) => Some(a),
+                (Some(w), _) => Some(w),
+                (None, a) => a,
             };
             local.entry(keyed.key).or_insert(keyed.line);
             first_seen.entry(keyed.key).or_insert((doc_id, keyed.line));
@@ -149,6 +161,14 @@ pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
         }
     }
     out
+}
+
+fn strength(policy: Policy) -> u8 {
+    match policy {
+        Policy::Keep => 0,
+        Policy::Mark => 1,
+        Policy::Drop => 2,
+    }
 }
 
 /// [`decide`] for one document on its own (within-document scope only).
@@ -210,6 +230,20 @@ mod tests {
             (got[1][0].action, got[1][0].kept_doc, got[1][0].kept_line),
             (Policy::Mark, 0, 2)
         );
+    }
+
+    #[test]
+    fn the_stronger_scope_wins_so_a_second_run_finds_nothing_kept() {
+        // A holds X; B holds X twice. Keeping within B but dropping across
+        // documents must drop both of B's copies.
+        let docs = table(&[keyed(&[(1, 5)]), keyed(&[(4, 5), (9, 5)])]);
+        let got = decided(&dedup(Policy::Keep, Policy::Drop), &docs);
+        let lines: Vec<(u32, Scope)> = got[1].iter().map(|d| (d.line, d.scope)).collect();
+        assert_eq!(lines, [(4, Scope::Corpus), (9, Scope::Corpus)]);
+        // The default (drop within, mark across) drops B's repeat, marks its first copy.
+        let got = decided(&dedup(Policy::Drop, Policy::Mark), &docs);
+        let actions: Vec<(u32, Policy)> = got[1].iter().map(|d| (d.line, d.action)).collect();
+        assert_eq!(actions, [(4, Policy::Mark), (9, Policy::Drop)]);
     }
 
     #[test]

@@ -66,24 +66,22 @@ impl PunctuationNormalizer {
             blocks, changes, ..
         } = doc;
         for block in blocks.iter_mut() {
-            match block.kind {
-                BlockKind::Code | BlockKind::Break | BlockKind::Blank => {}
-                _ => {
-                    // Rules feed each other (a straightened quote can end a
-                    // mojibake sequence); repeat until a pass changes
-                    // nothing, as a second run would. Clean blocks take one.
-                    for _ in 0..4 {
-                        let before = changes.len();
-                        self.clean_block(block, changes);
-                        if changes.len() == before {
-                            break;
-                        }
-                    }
-                    // A line of only invisible characters is a blank line now.
-                    if block.text.trim().is_empty() {
-                        block.kind = BlockKind::Blank;
-                    }
+            if block.kind.is_verbatim() || block.kind == BlockKind::Blank {
+                continue;
+            }
+            // Rules feed each other (a straightened quote can end a mojibake
+            // sequence); repeat until a pass changes nothing, as a second run
+            // would. Clean blocks take one pass.
+            for _ in 0..4 {
+                let before = changes.len();
+                self.clean_block(block, changes);
+                if changes.len() == before {
+                    break;
                 }
+            }
+            // A line of only invisible characters is a blank line now.
+            if block.text.trim().is_empty() {
+                block.kind = BlockKind::Blank;
             }
         }
         if self.config.bullets {
