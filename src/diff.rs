@@ -53,12 +53,7 @@ pub fn explain(name: &str, changes: &[Change]) -> String {
 }
 
 fn shown(text: &str) -> String {
-    const MAX: usize = 60;
-    let mut shown: String = text.chars().take(MAX).collect();
-    if shown.len() < text.len() {
-        shown.push('…');
-    }
-    format!("{shown:?}")
+    format!("{:?}", crate::report::preview(text, 60))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::phases::apply::{apply_document, ApplyError};
 use crate::phases::decide::DecisionTable;
 use crate::pipeline::{KeyedBlock, Pipeline};
 use crate::report::RecordCounts;
-use crate::run::{DocNames, Failure, FileResult, Mode, Progress};
+use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::write::{in_place_target, AtomicFile};
 
 /// Chunks read, then worked on in parallel, at a time.
@@ -280,9 +280,7 @@ impl Sinks {
                     .unwrap_or(&name);
                 sinks.rejected_path = Some(dir.join("rejected").join(plain));
                 if *reports {
-                    let mut diff_name = source.output.as_os_str().to_owned();
-                    diff_name.push(".diff");
-                    sinks.diffs_path = Some(dir.join("diffs").join(diff_name));
+                    sinks.diffs_path = Some(diff_path(dir, &source.output));
                 }
                 sinks.root = Some(dir.clone());
             }

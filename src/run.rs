@@ -506,6 +506,13 @@ fn apply_text(
     result
 }
 
+/// Where the report of the file written to `output` goes: `diffs/<output>.diff`.
+pub(crate) fn diff_path(dir: &Path, output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".diff");
+    dir.join("diffs").join(name)
+}
+
 /// `diffs/<output>.diff`: the reasons as `#` lines, then the unified diff.
 pub(crate) fn write_diff(
     dir: &Path,
@@ -515,9 +522,7 @@ pub(crate) fn write_diff(
 ) -> Result<(), Failure> {
     let mut text = diff::commented(explained);
     text.push_str(diff);
-    let mut name = output.as_os_str().to_owned();
-    name.push(".diff");
-    let path = dir.join("diffs").join(name);
+    let path = diff_path(dir, output);
     write_atomic(dir, &path, text.as_bytes(), None)
         .map_err(|err| Failure::io(&format!("cannot write {}", path.display()), &err))
 }

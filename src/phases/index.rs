@@ -2,6 +2,7 @@
 
 use crate::document::{decode, DecodeError};
 use crate::pipeline::{KeyedBlock, Pipeline};
+use crate::stages::dedup::first_128_bits;
 
 /// What the index phase keeps of one document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,8 +22,5 @@ pub fn index_document(pipeline: &Pipeline, bytes: &[u8]) -> Result<DocIndex, Dec
 }
 
 pub fn content_hash(bytes: &[u8]) -> u128 {
-    let hash = blake3::hash(bytes);
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&hash.as_bytes()[..16]);
-    u128::from_le_bytes(first)
+    first_128_bits(&blake3::hash(bytes))
 }

@@ -33,6 +33,13 @@ static DOUBLE_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(" 
 /// 128 bits of blake3: collisions are not a practical concern at dump scale.
 pub type BlockKey = u128;
 
+/// The 128 bits of a blake3 hash that scour keeps.
+pub fn first_128_bits(hash: &blake3::Hash) -> u128 {
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hash.as_bytes()[..16]);
+    u128::from_le_bytes(first)
+}
+
 /// Decides which blocks take part in dedup.
 #[derive(Debug, Clone)]
 pub struct Deduplicator {
@@ -110,9 +117,7 @@ impl KeyWriter {
     fn finish(mut self) -> BlockKey {
         self.hasher.update(&self.buf[..self.len]);
         let hash = self.hasher.finalize();
-        let mut first = [0u8; 16];
-        first.copy_from_slice(&hash.as_bytes()[..16]);
-        u128::from_le_bytes(first)
+        first_128_bits(&hash)
     }
 }
 
@@ -162,9 +167,7 @@ fn ascii_key(bytes: &[u8]) -> BlockKey {
             part.make_ascii_lowercase();
             hasher.update(part);
         }
-        let mut first = [0u8; 16];
-        first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-        return u128::from_le_bytes(first);
+        return first_128_bits(&hasher.finalize());
     }
     let mut buf = [0u8; 4096];
     let mut len = 0;
@@ -190,9 +193,7 @@ fn ascii_key(bytes: &[u8]) -> BlockKey {
         started = true;
     }
     hasher.update(&buf[..len]);
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    u128::from_le_bytes(first)
+    first_128_bits(&hasher.finalize())
 }
 
 #[cfg(test)]
