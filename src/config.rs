@@ -57,6 +57,10 @@ struct RawStage {
     min_chars: Option<Spanned<usize>>,
     within_document: Option<Spanned<Policy>>,
     across_documents: Option<Spanned<Policy>>,
+    near_threshold: Option<Spanned<f64>>,
+    near_policy: Option<Spanned<NearPolicy>>,
+    near_document_threshold: Option<Spanned<f64>>,
+    near_document_policy: Option<Spanned<NearPolicy>>,
     quotes: Option<Spanned<QuoteStyle>>,
     unicode: Option<Spanned<UnicodeForm>>,
     whitespace: Option<Spanned<bool>>,
@@ -192,6 +196,17 @@ pub struct DedupConfig {
     pub within_document: Policy,
     #[serde(default = "default_across")]
     pub across_documents: Policy,
+    /// Paragraphs at least this similar to an earlier one are near
+    /// duplicates; 0 turns the search off.
+    #[serde(default = "default_near_threshold")]
+    pub near_threshold: f64,
+    #[serde(default)]
+    pub near_policy: NearPolicy,
+    /// The same for whole documents.
+    #[serde(default = "default_near_threshold")]
+    pub near_document_threshold: f64,
+    #[serde(default)]
+    pub near_document_policy: NearPolicy,
 }
 
 impl Default for DedupConfig {
@@ -200,8 +215,23 @@ impl Default for DedupConfig {
             min_chars: default_min_chars(),
             within_document: default_within(),
             across_documents: default_across(),
+            near_threshold: default_near_threshold(),
+            near_policy: NearPolicy::default(),
+            near_document_threshold: default_near_threshold(),
+            near_document_policy: NearPolicy::default(),
         }
     }
+}
+
+/// What happens to a near duplicate (a later member of a cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NearPolicy {
+    /// Keep it and list its cluster in the report.
+    #[default]
+    Mark,
+    /// Remove it; the cluster in the report holds where it was.
+    Drop,
 }
 
 /// What happens to a duplicate block.
@@ -372,6 +402,10 @@ fn default_output_dir() -> PathBuf {
 fn default_min_chars() -> usize {
     40
 }
+/// Jaccard similarity of word 3-gram sets; see `stages::near` for why 0.7.
+fn default_near_threshold() -> f64 {
+    0.7
+}
 fn default_within() -> Policy {
     Policy::Drop
 }
@@ -501,6 +535,18 @@ impl Config {
                 problems.push(format!("stages: kind = {:?} is listed twice", stage.kind()));
             }
             seen.push(stage.kind());
+            if let StageConfig::Dedup(dedup) = stage {
+                for (key, value) in [
+                    ("near-threshold", dedup.near_threshold),
+                    ("near-document-threshold", dedup.near_document_threshold),
+                ] {
+                    if !(0.0..=1.0).contains(&value) {
+                        problems.push(format!(
+                            "stages.{key} = {value}: must be between 0 (off) and 1"
+                        ));
+                    }
+                }
+            }
             if let StageConfig::Names(names) = stage {
                 for (variant, canonical) in &names.aliases {
                     if variant.trim().is_empty() || canonical.trim().is_empty() {
@@ -554,6 +600,22 @@ impl RawStage {
             (
                 "across-documents",
                 at(self.across_documents.as_ref(), text),
+                Dedup,
+            ),
+            (
+                "near-threshold",
+                at(self.near_threshold.as_ref(), text),
+                Dedup,
+            ),
+            ("near-policy", at(self.near_policy.as_ref(), text), Dedup),
+            (
+                "near-document-threshold",
+                at(self.near_document_threshold.as_ref(), text),
+                Dedup,
+            ),
+            (
+                "near-document-policy",
+                at(self.near_document_policy.as_ref(), text),
                 Dedup,
             ),
             ("quotes", at(self.quotes.as_ref(), text), Punctuation),
@@ -617,6 +679,13 @@ impl RawStage {
                     min_chars: value(self.min_chars, d.min_chars),
                     within_document: value(self.within_document, d.within_document),
                     across_documents: value(self.across_documents, d.across_documents),
+                    near_threshold: value(self.near_threshold, d.near_threshold),
+                    near_policy: value(self.near_policy, d.near_policy),
+                    near_document_threshold: value(
+                        self.near_document_threshold,
+                        d.near_document_threshold,
+                    ),
+                    near_document_policy: value(self.near_document_policy, d.near_document_policy),
                 })
             }
             StageKind::Punctuation => {
@@ -652,7 +721,16 @@ impl RawStage {
 fn allowed_keys(kind: StageKind) -> &'static [&'static str] {
     match kind {
         StageKind::Segment => &["kind", "mode"],
-        StageKind::Dedup => &["kind", "min-chars", "within-document", "across-documents"],
+        StageKind::Dedup => &[
+            "kind",
+            "min-chars",
+            "within-document",
+            "across-documents",
+            "near-threshold",
+            "near-policy",
+            "near-document-threshold",
+            "near-document-policy",
+        ],
         StageKind::Punctuation => &[
             "kind",
             "quotes",

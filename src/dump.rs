@@ -23,7 +23,7 @@ use crate::formats::Format;
 use crate::input::Source;
 use crate::phases::apply::{apply_document, ApplyError};
 use crate::phases::decide::DecisionTable;
-use crate::pipeline::{KeyedBlock, Pipeline};
+use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::RecordCounts;
 use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::write::{in_place_target, AtomicFile};
@@ -168,23 +168,28 @@ pub(crate) fn index(
     first_doc: u32,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
-    on_record: &mut dyn FnMut(u32, &[KeyedBlock]),
+    on_record: &mut dyn FnMut(u32, &DocKeys),
 ) -> Result<Indexed, Failure> {
     let stamp = stamp(&source.path).ok();
     let mut lines = 0;
-    let mut on_record = |line: u32, keys: &[KeyedBlock]| {
+    let mut on_record = |line: u32, keys: &DocKeys| {
         lines = line;
         on_record(line, keys);
     };
     let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
     let fields = Fields::of(pipeline);
-    let work = |chunk: &Chunk| -> Vec<(u64, Vec<KeyedBlock>)> {
-        let mut out: Vec<(u64, Vec<KeyedBlock>)> = chunk
+    let work = |chunk: &Chunk| -> Vec<(u64, DocKeys)> {
+        let mut out: Vec<(u64, DocKeys)> = chunk
             .lines()
             .map(|(line, bytes, _)| (line, record_keys(pipeline, &fields, bytes)))
             .collect();
         if !chunk.too_long.is_empty() {
-            out.extend(chunk.too_long.iter().map(|&line| (line, Vec::new())));
+            out.extend(
+                chunk
+                    .too_long
+                    .iter()
+                    .map(|&line| (line, DocKeys::default())),
+            );
             out.sort_by_key(|(line, _)| *line);
         }
         out
@@ -209,15 +214,15 @@ pub(crate) fn index(
     })
 }
 
-fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> Vec<KeyedBlock> {
+fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> DocKeys {
     if is_blank(line) {
-        return Vec::new();
+        return DocKeys::default();
     }
     let Ok(record) = jsonl::parse(line, &fields.text, &fields.id) else {
-        return Vec::new();
+        return DocKeys::default();
     };
     let Ok(decoded) = decode(record.text.as_bytes()) else {
-        return Vec::new();
+        return DocKeys::default();
     };
     pipeline.index_keys(&decoded.text)
 }

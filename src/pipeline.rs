@@ -8,12 +8,14 @@
 //! check of a run's own output can never disagree about what a stage does.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use crate::config::{Config, Eol, StageConfig};
 use crate::document::{Block, BlockKind, Document, LineEnding};
 use crate::segment::Segmenter;
 use crate::stages::dedup::{block_key, BlockKey, Deduplicator};
 use crate::stages::names::NameNormalizer;
+use crate::stages::near::{DocSketch, Scratch};
 use crate::stages::punctuation::PunctuationNormalizer;
 
 /// A stage that rewrites one document at a time.
@@ -31,6 +33,19 @@ pub struct KeyedBlock {
     /// 1-based line where the block starts in the original.
     pub line: u32,
     pub key: BlockKey,
+}
+
+/// What the index phase keeps of one document: its keys and, with near
+/// duplicates on, the sketch of its blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocKeys {
+    pub keys: Vec<KeyedBlock>,
+    pub sketch: DocSketch,
+}
+
+thread_local! {
+    /// Sketching buffers, one set per worker thread.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// The stages of a config, built and ready. `Send + Sync`: one instance
@@ -101,14 +116,34 @@ impl Pipeline {
     /// changes letter case (no aliases, no reordering), it is skipped: keys
     /// fold case, nothing after it reads its output, and it never changes
     /// the blocks, so positions and keys come out the same for less work.
-    pub fn index_keys(&self, text: &str) -> Vec<KeyedBlock> {
+    /// The near-duplicate sketch, which folds case too, is taken from the
+    /// same blocks.
+    pub fn index_keys(&self, text: &str) -> DocKeys {
         let stages = match self.text_stages.last() {
             Some(TextStage::Names(names)) if names.changes_only_case() => {
                 self.text_stages.len() - 1
             }
             _ => self.text_stages.len(),
         };
-        self.keys(&self.run_stages(text, stages))
+        let doc = self.run_stages(text, stages);
+        let keys = self.keys(&doc);
+        let sketch = self.sketch(&doc, &keys);
+        DocKeys { keys, sketch }
+    }
+
+    /// The near-duplicate sketch of the blocks of `doc` that have `keys`;
+    /// empty when near duplicates are off.
+    pub fn sketch(&self, doc: &Document<'_>, keys: &[KeyedBlock]) -> DocSketch {
+        let Some(near) = self.dedup.as_ref().and_then(|d| d.near.as_ref()) else {
+            return DocSketch::default();
+        };
+        SCRATCH.with(|scratch| {
+            let blocks = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (i as u32, &*doc.blocks[k.block as usize].text));
+            near.sketch(blocks, &mut scratch.borrow_mut())
+        })
     }
 
     /// Segments `text` and runs the first `stages` text stages.

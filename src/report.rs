@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::phases::decide::Scope;
+use crate::config::NearPolicy;
+use crate::phases::decide::{NearLevelName, Scope};
 use crate::rule::Rule;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -20,7 +21,27 @@ pub struct Summary {
     pub files: Vec<FileReport>,
     pub dropped: Vec<DedupRecord>,
     pub marked: Vec<DedupRecord>,
+    /// Clusters of near duplicates: documents first, then blocks.
+    pub near_duplicates: Vec<NearClusterRecord>,
     pub errors: Vec<ErrorRecord>,
+}
+
+/// A cluster of near duplicates; the first member is the one kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct NearClusterRecord {
+    pub cluster: usize,
+    pub level: NearLevelName,
+    pub members: Vec<NearMemberRecord>,
+    pub action: NearPolicy,
+}
+
+/// A member of a cluster and its similarity to the first member (Jaccard of
+/// word 3-gram sets, rounded to 4 decimals).
+#[derive(Debug, Clone, Serialize)]
+pub struct NearMemberRecord {
+    pub doc: String,
+    pub line: u32,
+    pub similarity: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

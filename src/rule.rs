@@ -10,6 +10,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
     DedupExact,
+    DedupNear,
+    DedupNearDocument,
     PunctuationMojibake,
     PunctuationUnicode,
     PunctuationQuotes,
@@ -29,8 +31,10 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 19] = [
         Rule::DedupExact,
+        Rule::DedupNear,
+        Rule::DedupNearDocument,
         Rule::PunctuationMojibake,
         Rule::PunctuationUnicode,
         Rule::PunctuationQuotes,
@@ -52,6 +56,8 @@ impl Rule {
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::DedupExact => "dedup.exact",
+            Rule::DedupNear => "dedup.near",
+            Rule::DedupNearDocument => "dedup.near-document",
             Rule::PunctuationMojibake => "punctuation.mojibake",
             Rule::PunctuationUnicode => "punctuation.unicode",
             Rule::PunctuationQuotes => "punctuation.quotes",
@@ -80,6 +86,18 @@ impl Rule {
                 Why: repeated paragraphs inflate dumps and bias training. \
                 Before: the same paragraph twice. After: once, and summary.json says where the kept copy is. \
                 Options: dedup.min-chars, within-document, across-documents.",
+            Rule::DedupNear => "Drops (with near-policy = \"drop\") a block that is a near duplicate of \
+                the first block of its cluster: the Jaccard similarity of their sets of word 3-grams \
+                (lower-cased words, punctuation ignored) is at least near-threshold. \
+                Why: the same paragraph with a date changed or a word fixed says nothing new. \
+                Before: a paragraph, and later the same paragraph with one word changed. \
+                After: the first only; summary.json lists the cluster with each member's similarity. \
+                Options: dedup.near-threshold, near-policy (mark lists clusters and changes nothing).",
+            Rule::DedupNearDocument => "Drops (with near-document-policy = \"drop\") every block of a \
+                document that is a near duplicate of an earlier document: the same measure over the \
+                union of its blocks' 3-gram sets. A JSONL record is then emptied or left out \
+                (output.empty-records); a text file is written empty. \
+                Options: dedup.near-document-threshold, near-document-policy.",
             Rule::PunctuationMojibake => "Repairs UTF-8 that was decoded as Windows-1252 or Latin-1. \
                 Why: such text is unreadable and hashes differently from the clean copy. \
                 Before: `Japanâ€™s`. After: `Japan’s`. Options: punctuation.mojibake.",

@@ -25,13 +25,13 @@ use crate::dump;
 use crate::formats::Format;
 use crate::input::{Inputs, Source};
 use crate::phases::apply::{apply_document, Applied, ApplyError, DedupBlock};
-use crate::phases::decide::{decide, DecisionTable, KeyTable};
-use crate::phases::index::{content_hash, index_document};
-use crate::pipeline::Pipeline;
+use crate::phases::decide::{Decided, NearCluster};
+use crate::phases::index::{content_hash, index_document, RunIndex};
+use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::{
-    preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, RecordCounts, Summary,
+    preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, NearClusterRecord, NearMemberRecord,
+    RecordCounts, Summary,
 };
-use crate::rule::Rule;
 use crate::write::{in_place_target, write_atomic, AtomicFile};
 
 /// What a run does with the cleaned bytes.
@@ -115,6 +115,9 @@ pub enum RunError {
     },
     #[error("cannot start worker threads: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
+    /// The near-duplicate sketches could not be kept in temporary files.
+    #[error("near duplicates: cannot use temporary files (set TMPDIR to a folder with room): {0}")]
+    Scratch(std::io::Error),
 }
 
 /// Why a document, a record or a file was not cleaned.
@@ -176,7 +179,7 @@ impl FileResult {
             doc: name.to_owned(),
             id: id.map(str::to_owned),
             line: block.decision.line,
-            rule: Rule::DedupExact,
+            rule: block.decision.kind.rule(),
             scope: block.decision.scope,
             kept_doc: names.name(block.decision.kept_doc),
             kept_line: block.decision.kept_line,
@@ -257,12 +260,21 @@ pub fn run(
 
     let records = pipeline.for_records();
     progress.phase("index", total);
-    let (indexed, names, decisions) = index_all(pipeline, &records, sources, mode, &pool, progress);
+    let (indexed, names, decided) = index_all(pipeline, &records, sources, mode, &pool, progress)?;
     progress.phase("apply", total);
     let results = apply_all(
-        pipeline, &records, sources, indexed, &names, &decisions, mode, &pool, progress,
+        pipeline,
+        &records,
+        sources,
+        indexed,
+        &names,
+        &decided.decisions,
+        mode,
+        &pool,
+        progress,
     );
-    let outcome = summarize(sources, results, inputs);
+    let mut outcome = summarize(sources, results, inputs);
+    outcome.summary.near_duplicates = near_report(&names, decided.clusters);
     if let Mode::Write { dir, reports: true } = mode {
         let path = dir.join("summary.json");
         write_summary(dir, &path, &outcome.summary).map_err(|source| RunError::Output {
@@ -274,7 +286,7 @@ pub fn run(
 }
 
 /// The index phase over every source, in input order: the keys go to the
-/// decide phase, which runs here too (it is one sequential pass).
+/// decide phase, which runs here too.
 fn index_all<'a>(
     pipeline: &Pipeline,
     records: &Pipeline,
@@ -282,8 +294,8 @@ fn index_all<'a>(
     mode: &Mode,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
-) -> (Vec<Indexed>, DocNames<'a>, DecisionTable) {
-    let mut table = KeyTable::default();
+) -> Result<(Vec<Indexed>, DocNames<'a>, Decided), RunError> {
+    let mut table = RunIndex::new(pipeline).map_err(RunError::Scratch)?;
     let mut names = DocNames {
         sources,
         docs: Vec::new(),
@@ -297,8 +309,9 @@ fn index_all<'a>(
                     .map(|source| index_text(pipeline, source, mode, progress))
                     .collect()
             });
+            let empty = DocKeys::default();
             for (i, result) in group.zip(results) {
-                let keys = result.as_ref().map_or(&[][..], |(keys, _)| keys.as_slice());
+                let keys = result.as_ref().map_or(&empty, |(keys, _)| keys);
                 let doc = table.push(keys);
                 names.docs.push((i as u32, 0));
                 indexed.push(match result {
@@ -326,11 +339,31 @@ fn index_all<'a>(
             });
         }
     }
-    let decisions = match pipeline.dedup() {
-        Some(dedup) => decide(dedup, &table),
-        None => DecisionTable::default(),
-    };
-    (indexed, names, decisions)
+    let decided = table.decide(pipeline, pool).map_err(RunError::Scratch)?;
+    Ok((indexed, names, decided))
+}
+
+/// The clusters as `summary.json` shows them: documents by name, numbered
+/// from 1.
+fn near_report(names: &DocNames<'_>, clusters: Vec<NearCluster>) -> Vec<NearClusterRecord> {
+    clusters
+        .into_iter()
+        .enumerate()
+        .map(|(i, cluster)| NearClusterRecord {
+            cluster: i + 1,
+            level: cluster.level,
+            action: cluster.action,
+            members: cluster
+                .members
+                .iter()
+                .map(|m| NearMemberRecord {
+                    doc: names.name(m.doc),
+                    line: m.line,
+                    similarity: (m.similarity * 1e4).round() / 1e4,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The apply phase over every source, results in input order.
@@ -341,7 +374,7 @@ fn apply_all(
     sources: &[Source],
     indexed: Vec<Indexed>,
     names: &DocNames<'_>,
-    decisions: &DecisionTable,
+    decisions: &crate::phases::decide::DecisionTable,
     mode: &Mode,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
@@ -391,7 +424,7 @@ fn index_text(
     source: &Source,
     mode: &Mode,
     progress: &dyn Progress,
-) -> Result<(Vec<crate::pipeline::KeyedBlock>, u128), Failure> {
+) -> Result<(DocKeys, u128), Failure> {
     let bytes = std::fs::read(&source.path).map_err(|err| Failure::io("cannot read", &err))?;
     progress.advance(bytes.len() as u64);
     match index_document(pipeline, &bytes) {

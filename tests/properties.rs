@@ -186,11 +186,16 @@ proptest! {
 
 proptest! {
     /// The index phase may skip a names stage that only changes case; the
-    /// keys it gives must be exactly those of the full cleaning.
+    /// keys and near-duplicate sketches it gives must be exactly those of
+    /// the full cleaning.
     #[test]
     fn index_keys_equal_the_keys_of_full_cleaning(text in document_with_repeats()) {
         let pipeline = Pipeline::new(Config::default());
         let text = text.replace('\r', "\n");
-        prop_assert_eq!(pipeline.index_keys(&text), pipeline.keys(&pipeline.clean(&text)));
+        let cleaned = pipeline.clean(&text);
+        let keys = pipeline.keys(&cleaned);
+        let indexed = pipeline.index_keys(&text);
+        prop_assert_eq!(&indexed.keys, &keys);
+        prop_assert_eq!(indexed.sketch, pipeline.sketch(&cleaned, &keys));
     }
 }

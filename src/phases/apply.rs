@@ -9,7 +9,7 @@
 use crate::config::Policy;
 use crate::diff;
 use crate::document::{decode, encode, Change, DecodeError, Document, LineEnding};
-use crate::phases::decide::{decide_one, Decision};
+use crate::phases::decide::{decide_one, Decision, DedupKind};
 use crate::pipeline::Pipeline;
 use crate::rule::Rule;
 
@@ -82,20 +82,38 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
     // checks that the file did not change), so positions match; the bound
     // check only keeps a broken caller from panicking.
     let count = doc.blocks.len();
-    let drops: Vec<&Decision> = decisions
+    let whole = decisions
         .iter()
-        .filter(|d| d.action == Policy::Drop && (d.block as usize) < count)
-        .collect();
+        .find(|d| d.kind == DedupKind::NearDocument && d.action == Policy::Drop);
+    let drops: Vec<Decision> = match whole {
+        // A near copy of an earlier document: every block goes, each
+        // recorded, so the report still holds all of its text.
+        Some(whole) => doc
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(i, block)| Decision {
+                block: i as u32,
+                line: block.line,
+                ..*whole
+            })
+            .collect(),
+        None => decisions
+            .iter()
+            .filter(|d| d.action == Policy::Drop && (d.block as usize) < count)
+            .copied()
+            .collect(),
+    };
     let positions: Vec<usize> = drops.iter().map(|d| d.block as usize).collect();
     for (decision, block) in drops.into_iter().zip(doc.remove_blocks(&positions)) {
         doc.changes.push(Change {
-            rule: Rule::DedupExact,
+            rule: decision.kind.rule(),
             line: decision.line,
             before: block.text.to_string(),
             after: String::new(),
         });
         dropped.push(DedupBlock {
-            decision: *decision,
+            decision,
             text: block.text.into_owned(),
         });
     }

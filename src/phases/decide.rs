@@ -3,12 +3,21 @@
 //! Runs once, sequentially, over the keys of every document in input order;
 //! "first" therefore means first in input order, never first to finish on
 //! some thread. Memory is one map entry per distinct key.
+//!
+//! With near duplicates on, the order is: whole documents first (a document
+//! dropped as a near copy of an earlier one takes no further part, so none
+//! of its blocks can be "the kept copy" of anything), then exact keys, then
+//! near-duplicate blocks among the first copies of each key. Under `drop`,
+//! later exact copies of a dropped near duplicate are dropped with it, so a
+//! second run finds none of them left to pair.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::config::Policy;
+use crate::config::{NearPolicy, Policy};
+use crate::phases::near::NearIndex;
 use crate::pipeline::KeyedBlock;
+use crate::rule::Rule;
 use crate::stages::dedup::{BlockKey, Deduplicator};
 
 /// Where the kept copy of a duplicate lives.
@@ -34,6 +43,63 @@ pub struct Decision {
     /// Index (in input order) of the document holding the kept copy.
     pub kept_doc: u32,
     pub kept_line: u32,
+    pub kind: DedupKind,
+}
+
+/// Why a block is a duplicate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DedupKind {
+    /// Its key equals an earlier block's.
+    Exact,
+    /// It is a near duplicate of the first block of its cluster.
+    Near,
+    /// Its whole document is a near duplicate of an earlier one: this one
+    /// decision (at block 0) drops every block of the document.
+    NearDocument,
+}
+
+impl DedupKind {
+    pub fn rule(self) -> Rule {
+        match self {
+            DedupKind::Exact => Rule::DedupExact,
+            DedupKind::Near => Rule::DedupNear,
+            DedupKind::NearDocument => Rule::DedupNearDocument,
+        }
+    }
+}
+
+/// Whether a near-duplicate cluster is of blocks or of whole documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NearLevelName {
+    Block,
+    Document,
+}
+
+/// A cluster of near duplicates, members in input order; the first is kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NearCluster {
+    pub level: NearLevelName,
+    pub action: NearPolicy,
+    pub members: Vec<NearMember>,
+}
+
+/// One member of a cluster: document number, line of the block (1 for a
+/// document), and its similarity to the first member.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct NearMember {
+    pub doc: u32,
+    pub line: u32,
+    pub similarity: f64,
+}
+
+/// What the decide phase hands to the apply phase and the report.
+#[derive(Debug, Default)]
+pub struct Decided {
+    pub decisions: DecisionTable,
+    /// Document clusters first, then block clusters, each in input order.
+    pub clusters: Vec<NearCluster>,
 }
 
 /// The keys of every document of a run, in input order, in one flat array
@@ -64,6 +130,18 @@ impl KeyTable {
     pub fn doc(&self, doc: usize) -> &[KeyedBlock] {
         let end = self.starts.get(doc + 1).copied().unwrap_or(self.keys.len());
         &self.keys[self.starts[doc]..end]
+    }
+
+    /// Keys held so far, over all documents: the index the next key gets.
+    pub fn entries(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The key at `entry` (an index over all documents) and its document.
+    fn entry(&self, entry: u32) -> (u32, &KeyedBlock) {
+        let entry = entry as usize;
+        let doc = self.starts.partition_point(|&start| start <= entry) - 1;
+        (doc as u32, &self.keys[entry])
     }
 }
 
@@ -112,10 +190,208 @@ impl Hasher for KeyHasher {
 type KeyMap<V> = HashMap<BlockKey, V, BuildHasherDefault<KeyHasher>>;
 
 /// Decides, for the documents of `table` in input order, what happens to
-/// each repeated block.
-pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
+/// each repeated block; with `near`, also to near duplicates.
+pub fn decide(
+    dedup: &Deduplicator,
+    table: &KeyTable,
+    near: Option<&NearIndex>,
+    pool: &rayon::ThreadPool,
+) -> std::io::Result<Decided> {
+    let levels = dedup.near.as_ref();
+    let mut clusters = Vec::new();
+    // Per document, the document it is dropped as a copy of (NONE: kept).
+    let mut copy_of = Vec::new();
+    if let (Some(near), Some(level)) = (near, levels.and_then(|n| n.document)) {
+        let found = near.document_clusters(level.threshold, |_| true, pool)?;
+        if level.policy == NearPolicy::Drop {
+            copy_of = vec![NONE; table.len()];
+            for members in &found {
+                for &(doc, _) in &members[1..] {
+                    copy_of[doc as usize] = members[0].0;
+                }
+            }
+        }
+        clusters.extend(found.iter().map(|members| {
+            NearCluster {
+                level: NearLevelName::Document,
+                action: level.policy,
+                members: members
+                    .iter()
+                    .map(|&(doc, similarity)| NearMember {
+                        doc,
+                        line: 1,
+                        similarity,
+                    })
+                    .collect(),
+            }
+        }));
+    }
+    let (mut decisions, first) = exact(dedup, table, &copy_of);
+    if let (Some(near), Some(level)) = (near, levels.and_then(|n| n.block)) {
+        let active: Vec<bool> = near
+            .entries()
+            .iter()
+            .map(|&entry| {
+                let (doc, _) = table.entry(entry);
+                first[entry as usize] && copy_of.get(doc as usize).is_none_or(|&c| c == NONE)
+            })
+            .collect();
+        let found = near.block_clusters(level.threshold, &active, pool)?;
+        let mut overrides = Vec::new();
+        // Key of each dropped member → (cluster, similarity, kept block).
+        let mut dropped: KeyMap<(usize, f64, u32, u32)> = KeyMap::default();
+        let start = clusters.len();
+        for members in &found {
+            let (leader_doc, leader) = table.entry(near.entries()[members[0].0 as usize]);
+            let mut cluster = NearCluster {
+                level: NearLevelName::Block,
+                action: level.policy,
+                members: Vec::with_capacity(members.len()),
+            };
+            for &(position, similarity) in members {
+                let entry = near.entries()[position as usize];
+                let (doc, keyed) = table.entry(entry);
+                cluster.members.push(NearMember {
+                    doc,
+                    line: keyed.line,
+                    similarity,
+                });
+            }
+            if level.policy == NearPolicy::Drop {
+                for &(position, similarity) in &members[1..] {
+                    let entry = near.entries()[position as usize];
+                    let member = table.entry(entry);
+                    let cluster = clusters.len() - start;
+                    dropped.insert(member.1.key, (cluster, similarity, leader_doc, leader.line));
+                    overrides.push((entry, near_drop(member, leader_doc, leader.line)));
+                }
+            }
+            clusters.push(cluster);
+        }
+        if !overrides.is_empty() {
+            drop_copies_of_dropped(
+                table,
+                &first,
+                &copy_of,
+                &dropped,
+                &mut clusters[start..],
+                &mut overrides,
+            );
+            decisions = decisions.with_overrides(table, overrides);
+        }
+    }
+    Ok(Decided {
+        decisions,
+        clusters,
+    })
+}
+
+const NONE: u32 = u32::MAX;
+
+/// The decision that drops `keyed` of document `doc` as a near duplicate
+/// of the block at `kept_line` of `kept_doc`.
+fn near_drop((doc, keyed): (u32, &KeyedBlock), kept_doc: u32, kept_line: u32) -> Decision {
+    Decision {
+        block: keyed.block,
+        line: keyed.line,
+        action: Policy::Drop,
+        scope: if kept_doc == doc {
+            Scope::Document
+        } else {
+            Scope::Corpus
+        },
+        kept_doc,
+        kept_line,
+        kind: DedupKind::Near,
+    }
+}
+
+/// Under `near-policy = "drop"`, every later exact copy of a dropped near
+/// duplicate goes too, as a member of the same cluster: otherwise the copy
+/// would be "kept" by a block that is gone, and found again by a second run.
+fn drop_copies_of_dropped(
+    table: &KeyTable,
+    first: &[bool],
+    copy_of: &[u32],
+    dropped: &KeyMap<(usize, f64, u32, u32)>,
+    clusters: &mut [NearCluster],
+    overrides: &mut Vec<(u32, Decision)>,
+) {
+    for doc in 0..table.len() {
+        if copy_of.get(doc).is_some_and(|&c| c != NONE) {
+            continue;
+        }
+        let base = table.starts[doc];
+        for (i, keyed) in table.doc(doc).iter().enumerate() {
+            let entry = (base + i) as u32;
+            if first[entry as usize] {
+                continue;
+            }
+            if let Some(&(c, similarity, kept_doc, kept_line)) = dropped.get(&keyed.key) {
+                overrides.push((entry, near_drop((doc as u32, keyed), kept_doc, kept_line)));
+                clusters[c].members.push(NearMember {
+                    doc: doc as u32,
+                    line: keyed.line,
+                    similarity,
+                });
+            }
+        }
+    }
+    for cluster in clusters {
+        cluster.members[1..].sort_by_key(|m| (m.doc, m.line));
+    }
+}
+
+impl DecisionTable {
+    /// This table with `overrides` (key entry → decision) put in place of,
+    /// or beside, the decisions about the same blocks.
+    fn with_overrides(
+        self,
+        table: &KeyTable,
+        mut overrides: Vec<(u32, Decision)>,
+    ) -> DecisionTable {
+        overrides.sort_by_key(|&(entry, _)| entry);
+        let mut out = DecisionTable {
+            decisions: Vec::with_capacity(self.decisions.len() + overrides.len()),
+            starts: Vec::with_capacity(self.starts.len()),
+        };
+        let mut pending = overrides.into_iter().peekable();
+        for doc in 0..table.len() {
+            out.starts.push(out.decisions.len());
+            let end = table
+                .starts
+                .get(doc + 1)
+                .copied()
+                .unwrap_or(table.keys.len());
+            let mut mine: Vec<Decision> = Vec::new();
+            while let Some(&(entry, decision)) = pending.peek() {
+                if entry as usize >= end {
+                    break;
+                }
+                mine.push(decision);
+                pending.next();
+            }
+            let existing = self.doc(doc);
+            let mut merged: Vec<Decision> = existing
+                .iter()
+                .filter(|d| !mine.iter().any(|m| m.block == d.block))
+                .copied()
+                .collect();
+            merged.extend(mine);
+            merged.sort_by_key(|d| d.block);
+            out.decisions.extend(merged);
+        }
+        out
+    }
+}
+
+/// Exact keys, in input order, skipping documents dropped as near copies
+/// (`copy_of`, empty when none are). Also returns, per key entry, whether it
+/// is the first copy of its key.
+fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTable, Vec<bool>) {
     let mut first_seen: KeyMap<(u32, u32)> = KeyMap::default();
     let mut local: KeyMap<u32> = KeyMap::default();
+    let mut first = vec![false; table.keys.len()];
     let mut out = DecisionTable {
         decisions: Vec::new(),
         starts: Vec::with_capacity(table.len()),
@@ -124,7 +400,20 @@ pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
         out.starts.push(out.decisions.len());
         local.clear();
         let doc_id = doc as u32;
-        for keyed in table.doc(doc) {
+        if let Some(&kept_doc) = copy_of.get(doc).filter(|&&c| c != NONE) {
+            out.decisions.push(Decision {
+                block: 0,
+                line: 1,
+                action: Policy::Drop,
+                scope: Scope::Corpus,
+                kept_doc,
+                kept_line: 1,
+                kind: DedupKind::NearDocument,
+            });
+            continue;
+        }
+        let base = table.starts[doc];
+        for (i, keyed) in table.doc(doc).iter().enumerate() {
             // A later copy can repeat both an earlier block of its own
             // document and one of an earlier document: the stronger action
             // wins (drop over mark over keep), so a second run never finds
@@ -145,7 +434,10 @@ pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
                 (None, a) => a,
             };
             local.entry(keyed.key).or_insert(keyed.line);
-            first_seen.entry(keyed.key).or_insert((doc_id, keyed.line));
+            first_seen.entry(keyed.key).or_insert_with(|| {
+                first[base + i] = true;
+                (doc_id, keyed.line)
+            });
             if let Some((action, scope, kept_doc, kept_line)) = verdict {
                 if action != Policy::Keep {
                     out.decisions.push(Decision {
@@ -155,12 +447,13 @@ pub fn decide(dedup: &Deduplicator, table: &KeyTable) -> DecisionTable {
                         scope,
                         kept_doc,
                         kept_line,
+                        kind: DedupKind::Exact,
                     });
                 }
             }
         }
     }
-    out
+    (out, first)
 }
 
 fn strength(policy: Policy) -> u8 {
@@ -171,11 +464,11 @@ fn strength(policy: Policy) -> u8 {
     }
 }
 
-/// [`decide`] for one document on its own (within-document scope only).
+/// Exact decisions for one document on its own (within-document scope only).
 pub fn decide_one(dedup: &Deduplicator, keys: &[KeyedBlock]) -> Vec<Decision> {
     let mut table = KeyTable::default();
     table.push(keys);
-    decide(dedup, &table).decisions
+    exact(dedup, &table, &[]).0.decisions
 }
 
 #[cfg(test)]
@@ -203,7 +496,7 @@ mod tests {
     }
 
     fn decided(dedup: &Deduplicator, table: &KeyTable) -> Vec<Vec<Decision>> {
-        let out = decide(dedup, table);
+        let out = exact(dedup, table, &[]).0;
         (0..table.len()).map(|d| out.doc(d).to_vec()).collect()
     }
 
@@ -212,6 +505,7 @@ mod tests {
             min_chars: 0,
             within_document: within,
             across_documents: across,
+            near: None,
         }
     }
 

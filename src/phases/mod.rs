@@ -16,3 +16,4 @@
 pub mod apply;
 pub mod decide;
 pub mod index;
+pub mod near;

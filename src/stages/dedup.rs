@@ -27,6 +27,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{DedupConfig, Policy};
 use crate::document::{Block, BlockKind};
+use crate::stages::near::NearDedup;
 
 static DOUBLE_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("  "));
 
@@ -46,6 +47,8 @@ pub struct Deduplicator {
     pub min_chars: usize,
     pub within_document: Policy,
     pub across_documents: Policy,
+    /// The near-duplicate search; `None` when both thresholds are 0.
+    pub near: Option<NearDedup>,
 }
 
 impl Deduplicator {
@@ -54,6 +57,7 @@ impl Deduplicator {
             min_chars: config.min_chars,
             within_document: config.within_document,
             across_documents: config.across_documents,
+            near: NearDedup::new(config),
         }
     }
 

@@ -6,4 +6,5 @@
 
 pub mod dedup;
 pub mod names;
+pub mod near;
 pub mod punctuation;
