@@ -3,6 +3,7 @@
 
 mod cli;
 mod dumps;
+mod near;
 mod properties;
 mod sample;
 mod snapshots;

@@ -8,7 +8,7 @@
 
 use crate::config::Policy;
 use crate::diff;
-use crate::document::{decode, encode, Change, DecodeError, Document, LineEnding};
+use crate::document::{decode, encode, BlockKind, Change, DecodeError, Document, LineEnding};
 use crate::phases::decide::{decide_one, Decision, DedupKind};
 use crate::pipeline::Pipeline;
 use crate::rule::Rule;
@@ -106,6 +106,10 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
     };
     let positions: Vec<usize> = drops.iter().map(|d| d.block as usize).collect();
     for (decision, block) in drops.into_iter().zip(doc.remove_blocks(&positions)) {
+        // Blank runs of a dropped document hold nothing to report.
+        if block.kind == BlockKind::Blank {
+            continue;
+        }
         doc.changes.push(Change {
             rule: decision.kind.rule(),
             line: decision.line,
