@@ -219,7 +219,7 @@ fn a_cluster_of_three_keeps_the_first_under_drop_whatever_the_threads() {
     let pipeline = pipeline("near-policy = \"drop\"\nnear-document-threshold = 0");
     let one = tempfile::tempdir().unwrap();
     let eight = tempfile::tempdir().unwrap();
-    let outcome = run_into(&pipeline, &[input.clone()], one.path(), 1);
+    let outcome = run_into(&pipeline, std::slice::from_ref(&input), one.path(), 1);
     run_into(&pipeline, &[input], eight.path(), 8);
     assert_eq!(tree(one.path()), tree(eight.path()));
 
