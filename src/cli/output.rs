@@ -81,11 +81,16 @@ pub fn run_summary(
     let s = &outcome.summary;
     writeln!(
         anstream::stderr(),
-        "scour: {}, {} changed, {} dropped, {} marked, {} → {}",
+        "scour: {}, {} changed, {} dropped, {} marked, {}, {} → {}",
         plural(s.documents.total, "document", "documents"),
         s.documents.changed,
         plural(s.blocks.dropped, "block", "blocks"),
         s.blocks.marked,
+        plural(
+            s.near_duplicates.len() as u64,
+            "near-duplicate cluster",
+            "near-duplicate clusters"
+        ),
         plural(s.errors.len() as u64, "error", "errors"),
         target
     )?;
