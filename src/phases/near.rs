@@ -33,20 +33,23 @@ pub const BUCKET_CAP: usize = 64;
 #[derive(Debug)]
 struct Spill {
     writer: BufWriter<File>,
+    /// Reused to turn values into bytes with one copy into the writer.
+    bytes: Vec<u8>,
 }
 
 impl Spill {
     fn new() -> io::Result<Spill> {
         Ok(Spill {
             writer: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            bytes: Vec::new(),
         })
     }
 
     fn write(&mut self, values: &[u32]) -> io::Result<()> {
-        for value in values {
-            self.writer.write_all(&value.to_le_bytes())?;
-        }
-        Ok(())
+        self.bytes.clear();
+        self.bytes
+            .extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        self.writer.write_all(&self.bytes)
     }
 
     fn finish(self) -> io::Result<File> {
