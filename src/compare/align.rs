@@ -13,8 +13,8 @@
 //! 3. **Edited**: of the blocks left, pairs whose [`similarity`] is at least
 //!    one half, best first. Candidates are the blocks of the same gap
 //!    between unchanged blocks (all of them when the gap is small, the
-//!    nearest by rank otherwise) and blocks sharing a word of their bottom-k
-//!    sketch (an edited block that also moved), at most a few per block. An
+//!    nearest by rank otherwise) and blocks sharing one of their rarest
+//!    words (an edited block that also moved), at most a few per block. An
 //!    edited pair that keeps its place among the unchanged blocks is
 //!    "edited"; one that does not is "moved", with its word changes.
 //! 4. **Added** and **removed**: everything else.
@@ -43,13 +43,13 @@ const GAP_ALL_PAIRS: usize = 256;
 /// How far apart (in rank within their gap) two blocks may be and still be
 /// compared, in a large gap.
 const GAP_WINDOW: usize = 8;
-/// Hashes in a block's sketch.
-const SKETCH: usize = 4;
-/// A sketch hash shared by more blocks than this is a common word: it
-/// proposes no candidates.
-const SKETCH_POSTINGS: usize = 64;
-/// Candidates proposed by the sketch, per old block.
-const SKETCH_CANDIDATES: usize = 8;
+/// A block's rarest words that are looked up to find candidates.
+const RARE_WORDS: usize = 4;
+/// A word held by more blocks than this proposes no candidates: it is too
+/// common to point at the block's edited copy.
+const RARE_POSTINGS: usize = 64;
+/// Candidates proposed by rare words, per old block.
+const RARE_CANDIDATES: usize = 8;
 
 /// Pairs `(i, j)` with `old[i] == new[j]`, increasing in both: a common
 /// subsequence of the two sequences, longest in every usual case.
@@ -296,7 +296,7 @@ fn pair_edited(
         .collect();
 
     let mut candidates = gap_candidates(&left_old, &left_new, &old_gap, &new_gap);
-    candidates.extend(sketch_candidates(
+    candidates.extend(rare_word_candidates(
         &left_old, &left_new, &old_bags, &new_bags,
     ));
     candidates.sort_unstable();
@@ -378,25 +378,32 @@ fn gap_candidates(
     out
 }
 
-/// Blocks anywhere that share a hash of their bottom-k word sketches.
-fn sketch_candidates(
+/// Blocks anywhere that share one of their rarest words (counted over
+/// the blocks left on both sides).
+fn rare_word_candidates(
     left_old: &[usize],
     left_new: &[usize],
     old_bags: &HashMap<usize, WordBag>,
     new_bags: &HashMap<usize, WordBag>,
 ) -> Vec<(usize, usize)> {
+    let mut frequency: HashMap<u64, u32> = HashMap::new();
+    for bag in old_bags.values().chain(new_bags.values()) {
+        for h in bag.distinct() {
+            *frequency.entry(h).or_default() += 1;
+        }
+    }
     let mut postings: HashMap<u64, Vec<usize>> = HashMap::new();
     for &j in left_new {
-        for h in new_bags[&j].sketch(SKETCH) {
+        for h in new_bags[&j].rarest(RARE_WORDS, &frequency) {
             postings.entry(h).or_default().push(j);
         }
     }
     let mut out = Vec::new();
     for &i in left_old {
         let mut shared: BTreeMap<usize, usize> = BTreeMap::new();
-        for h in old_bags[&i].sketch(SKETCH) {
+        for h in old_bags[&i].rarest(RARE_WORDS, &frequency) {
             match postings.get(&h) {
-                Some(list) if list.len() <= SKETCH_POSTINGS => {
+                Some(list) if list.len() <= RARE_POSTINGS => {
                     for &j in list {
                         *shared.entry(j).or_default() += 1;
                     }
@@ -409,7 +416,7 @@ fn sketch_candidates(
         out.extend(
             ranked
                 .into_iter()
-                .take(SKETCH_CANDIDATES)
+                .take(RARE_CANDIDATES)
                 .map(|(j, _)| (i, j)),
         );
     }

@@ -7,6 +7,7 @@
 //! Two blocks whose similarity is at least one half are one block edited.
 //! Words are compared exactly: case and punctuation count.
 
+use std::collections::HashMap;
 use std::hash::Hasher;
 
 use serde::Serialize;
@@ -104,19 +105,27 @@ impl WordBag {
         WordBag(hashes)
     }
 
-    /// The `k` smallest distinct hashes: two texts sharing many words very
-    /// likely share one of these (bottom-k sketch), so they index candidates.
-    pub fn sketch(&self, k: usize) -> Vec<u64> {
-        let mut out: Vec<u64> = Vec::with_capacity(k);
-        for &h in &self.0 {
-            if out.last() != Some(&h) {
-                out.push(h);
-                if out.len() == k {
-                    break;
-                }
-            }
-        }
-        out
+    /// Its distinct word hashes.
+    pub fn distinct(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut last = None;
+        self.0.iter().copied().filter(move |&h| {
+            let new = last != Some(h);
+            last = Some(h);
+            new
+        })
+    }
+
+    /// Its `k` rarest words (by `frequency`, the number of blocks holding
+    /// each; ties by hash): two blocks sharing most of their words very
+    /// likely share one of these, and rare words point at few blocks, so
+    /// they make good keys for finding candidate pairs.
+    pub fn rarest(&self, k: usize, frequency: &HashMap<u64, u32>) -> Vec<u64> {
+        let mut words: Vec<(u32, u64)> = self
+            .distinct()
+            .map(|h| (frequency.get(&h).copied().unwrap_or(0), h))
+            .collect();
+        words.sort_unstable();
+        words.into_iter().take(k).map(|(_, h)| h).collect()
     }
 }
 
@@ -313,10 +322,21 @@ mod tests {
     }
 
     #[test]
-    fn sketches_of_shared_words_meet() {
-        let a = WordBag::new("the ministers agreed to meet again next year in Tokyo");
-        let b = WordBag::new("the ministers agreed to meet again next spring in Tokyo");
-        let (sa, sb) = (a.sketch(4), b.sketch(4));
-        assert!(sa.iter().any(|h| sb.contains(h)));
+    fn rarest_words_skip_common_ones() {
+        let bags: Vec<WordBag> = ["the the cat", "the dog", "the cow"]
+            .iter()
+            .map(|t| WordBag::new(t))
+            .collect();
+        let mut frequency = HashMap::new();
+        for bag in &bags {
+            for h in bag.distinct() {
+                *frequency.entry(h).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(
+            bags[0].rarest(1, &frequency),
+            WordBag::new("cat").rarest(1, &frequency)
+        );
+        assert_eq!(bags[0].rarest(5, &frequency).len(), 2);
     }
 }
