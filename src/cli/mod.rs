@@ -72,8 +72,11 @@ enum Command {
     Run(RunArgs),
     /// Write nothing; exit 1 and show a diff for each file that would change.
     Check(CheckArgs),
-    /// Compare two versions of a document, two folders or two JSONL dumps,
-    /// block by block: moved, edited (word by word), added, removed.
+    /// Compare two versions of a document, two folders or two JSONL dumps.
+    ///
+    /// Blocks are matched by content: each is reported as moved, edited (word
+    /// by word), added or removed. Exit 0 when equal, 1 when different, 2 on
+    /// an error.
     Diff(compare::DiffArgs),
     /// List the rule names with what each does.
     Rules,

@@ -636,7 +636,8 @@ mod tests {
             for &(i, j) in &found {
                 proptest::prop_assert_eq!(a[i], b[j]);
             }
-            // Patience anchors trade a little length for speed; never much.
+            // A common subsequence, never longer than the longest (patience
+            // anchors may give up a little length for speed).
             proptest::prop_assert!(found.len() <= lcs_len(&a, &b));
             if a == b {
                 proptest::prop_assert_eq!(found.len(), a.len());

@@ -14,7 +14,9 @@ use crate::report::preview;
 /// Lines of context around each hunk, as `diff -u`.
 const CONTEXT: usize = 3;
 
-/// `1 moved, 2 edited, …`, naming only the kinds that occur.
+/// `1 moved, 2 edited, …`, naming only the kinds that occur (`empty` for
+/// an empty document added or removed, the only listed document with no
+/// row).
 pub fn describe(totals: &BlockTotals) -> String {
     let parts = [
         (totals.moved, "moved"),
@@ -29,7 +31,7 @@ pub fn describe(totals: &BlockTotals) -> String {
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
     if named.is_empty() {
-        "no block changed".to_owned()
+        "empty".to_owned()
     } else {
         named.join(", ")
     }

@@ -17,8 +17,9 @@ use super::align::matches;
 
 /// Blocks with more words than this (both sides together) get a coarse
 /// word diff (all removed, all added) instead of a fine one, which could
-/// cost time quadratic in their length.
-const FINE_WORDS_LIMIT: usize = 20_000;
+/// cost time quadratic in their length (a long block re-cased throughout
+/// shares no word token with its old self).
+const FINE_WORDS_LIMIT: usize = 5_000;
 
 /// A piece of an edited block: unchanged, removed from the old text, or
 /// added in the new one. The pieces in order, minus `added`, give the old
