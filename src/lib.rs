@@ -17,6 +17,7 @@
 //! ```
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod compare;
 pub mod config;
 pub mod diff;
 pub mod document;

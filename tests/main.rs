@@ -1,7 +1,9 @@
 //! Integration tests, one binary: snapshots per stage × fixture, the sample
-//! run, properties, and the command line through the built binary.
+//! run, properties, the command line through the built binary, and
+//! `scour diff`.
 
 mod cli;
+mod diff;
 mod dumps;
 mod near;
 mod properties;

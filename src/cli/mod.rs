@@ -4,7 +4,9 @@
 //!
 //! Exit codes: 0 clean, 1 changes needed (`check`) or some inputs failed
 //! (`run`), 2 usage, config or (for `check`) input error, 123 internal error.
+//! `diff` exits like `diff`: 0 equal, 1 different, 2 trouble.
 
+mod compare;
 mod discover;
 mod output;
 mod progress;
@@ -70,6 +72,12 @@ enum Command {
     Run(RunArgs),
     /// Write nothing; exit 1 and show a diff for each file that would change.
     Check(CheckArgs),
+    /// Compare two versions of a document, two folders or two JSONL dumps.
+    ///
+    /// Blocks are matched by content: each is reported as moved, edited (word
+    /// by word), added or removed. Exit 0 when equal, 1 when different, 2 on
+    /// an error.
+    Diff(compare::DiffArgs),
     /// List the rule names with what each does.
     Rules,
 }
@@ -133,6 +141,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run_command(&cli.global, &args),
         Command::Check(args) => check_command(&cli.global, &args),
+        Command::Diff(args) => compare::diff_command(&cli.global, &args),
         Command::Rules => output::rules().map(|()| EXIT_CLEAN),
     };
     match result {
