@@ -618,6 +618,7 @@ fn merge_chunk(result: &mut FileResult, out: ChunkOut) {
     result.marked.extend(part.marked);
     result.failures.extend(part.failures);
     result.changes.extend(part.changes);
+    result.near_texts.extend(part.near_texts);
     let records = result.records.get_or_insert_with(RecordCounts::default);
     records.total += out.records.total;
     records.changed += out.records.changed;
@@ -674,7 +675,8 @@ fn apply_record(
         }
     };
     out.records.total += 1;
-    out.result.add(names, &name, record.id.as_deref(), &applied);
+    out.result
+        .add(names, line.doc, &name, record.id.as_deref(), &applied);
     if !applied.changed {
         return Kept::Line;
     }
@@ -692,6 +694,7 @@ fn apply_record(
                 }));
         }
         Explain::Report => {
+            out.result.review(number, &applied.changes);
             out.report
                 .push_str(&diff::commented(&diff::explain(&name, &applied.changes)));
             out.report

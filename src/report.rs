@@ -42,6 +42,9 @@ pub struct NearMemberRecord {
     pub doc: String,
     pub line: u32,
     pub similarity: f64,
+    /// The member's first line as written in the input, cut to 200
+    /// characters.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

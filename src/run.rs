@@ -12,7 +12,7 @@
 //! The engine does I/O on the output folder (atomic writes) but never prints
 //! and never exits: outcomes come back as values for the CLI to render.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -74,8 +74,9 @@ pub struct DocOutcome {
     pub status: Status,
     /// Unified diff raw → cleaned; kept in check mode only.
     pub diff: String,
-    /// Every change with its rule; kept in check mode only. For a dump the
-    /// line is the record's line in the file.
+    /// Every change with its rule: all of them in check mode, the first
+    /// [`REVIEW_CHANGES`] when writing with reports, none otherwise. For a
+    /// dump the line is the record's line in the file.
     pub changes: Vec<Change>,
 }
 
@@ -153,7 +154,13 @@ pub(crate) struct FileResult {
     pub failures: Vec<Failure>,
     /// Dumps only: record counts.
     pub records: Option<RecordCounts>,
+    /// The text of near-duplicate cluster members: (document, line, text).
+    pub near_texts: Vec<(u32, u32, String)>,
 }
+
+/// Changes kept per file for `report.html` when writing (a check keeps
+/// them all): enough to review, bounded for a dump of millions of records.
+pub(crate) const REVIEW_CHANGES: usize = 2_000;
 
 impl FileResult {
     pub fn failed(failure: Failure) -> FileResult {
@@ -164,9 +171,36 @@ impl FileResult {
         }
     }
 
+    /// Keeps `changes` for the report page, with their line replaced by
+    /// `line` when not 0 (a dump's record line), up to [`REVIEW_CHANGES`].
+    pub fn review(&mut self, line: u32, changes: &[Change]) {
+        let room = REVIEW_CHANGES.saturating_sub(self.changes.len());
+        self.changes
+            .extend(changes.iter().take(room).cloned().map(|mut change| {
+                if line != 0 {
+                    change.line = line;
+                }
+                change
+            }));
+    }
+
     /// Adds one cleaned document (a file, or a record of a dump named
-    /// `name`) to the counts.
-    pub fn add(&mut self, names: &DocNames<'_>, name: &str, id: Option<&str>, applied: &Applied) {
+    /// `name`, number `doc` in the run) to the counts.
+    pub fn add(
+        &mut self,
+        names: &DocNames<'_>,
+        doc: u32,
+        name: &str,
+        id: Option<&str>,
+        applied: &Applied,
+    ) {
+        if let Some(lines) = names.near_lines.get(&doc) {
+            let original: Vec<&str> = applied.original.split('\n').collect();
+            for &line in lines {
+                let text = original.get(line as usize - 1).copied().unwrap_or_default();
+                self.near_texts.push((doc, line, preview(text.trim(), 200)));
+            }
+        }
         self.documents += 1;
         self.blocks += applied.blocks as u64;
         if applied.changed {
@@ -196,6 +230,9 @@ pub(crate) struct DocNames<'a> {
     sources: &'a [Source],
     /// Per document: its source and, for a record, its line (0 for a file).
     docs: Vec<(u32, u32)>,
+    /// Lines of near-duplicate cluster members, by document: the apply
+    /// phase quotes them for the report.
+    near_lines: HashMap<u32, Vec<u32>>,
 }
 
 impl DocNames<'_> {
@@ -262,7 +299,7 @@ pub fn run(
     progress.phase("index", total);
     let (indexed, names, decided) = index_all(pipeline, &records, sources, mode, &pool, progress)?;
     progress.phase("apply", total);
-    let results = apply_all(
+    let mut results = apply_all(
         pipeline,
         &records,
         sources,
@@ -273,14 +310,26 @@ pub fn run(
         &pool,
         progress,
     );
+    let near_texts: HashMap<(u32, u32), String> = results
+        .iter_mut()
+        .flat_map(|r| std::mem::take(&mut r.near_texts))
+        .map(|(doc, line, text)| ((doc, line), text))
+        .collect();
     let mut outcome = summarize(sources, results, inputs);
-    outcome.summary.near_duplicates = near_report(&names, decided.clusters);
+    outcome.summary.near_duplicates = near_report(&names, decided.clusters, &near_texts);
     if let Mode::Write { dir, reports: true } = mode {
         let path = dir.join("summary.json");
         write_summary(dir, &path, &outcome.summary).map_err(|source| RunError::Output {
             path: path.display().to_string(),
             source,
         })?;
+        let path = dir.join("report.html");
+        write_atomic(dir, &path, crate::review::page(&outcome).as_bytes(), None).map_err(
+            |source| RunError::Output {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
     }
     Ok(outcome)
 }
@@ -299,6 +348,7 @@ fn index_all<'a>(
     let mut names = DocNames {
         sources,
         docs: Vec::new(),
+        near_lines: HashMap::new(),
     };
     let mut indexed: Vec<Indexed> = Vec::with_capacity(sources.len());
     for group in groups(sources) {
@@ -340,12 +390,25 @@ fn index_all<'a>(
         }
     }
     let decided = table.decide(pipeline, pool).map_err(RunError::Scratch)?;
+    for cluster in &decided.clusters {
+        for member in &cluster.members {
+            names
+                .near_lines
+                .entry(member.doc)
+                .or_default()
+                .push(member.line);
+        }
+    }
     Ok((indexed, names, decided))
 }
 
 /// The clusters as `summary.json` shows them: documents by name, numbered
 /// from 1.
-fn near_report(names: &DocNames<'_>, clusters: Vec<NearCluster>) -> Vec<NearClusterRecord> {
+fn near_report(
+    names: &DocNames<'_>,
+    clusters: Vec<NearCluster>,
+    texts: &HashMap<(u32, u32), String>,
+) -> Vec<NearClusterRecord> {
     clusters
         .into_iter()
         .enumerate()
@@ -360,6 +423,7 @@ fn near_report(names: &DocNames<'_>, clusters: Vec<NearCluster>) -> Vec<NearClus
                     doc: names.name(m.doc),
                     line: m.line,
                     similarity: (m.similarity * 1e4).round() / 1e4,
+                    text: texts.get(&(m.doc, m.line)).cloned().unwrap_or_default(),
                 })
                 .collect(),
         })
@@ -484,7 +548,7 @@ fn apply_text(
         }
     };
     let mut result = FileResult::default();
-    result.add(names, &source.name, None, &applied);
+    result.add(names, doc, &source.name, None, &applied);
     result.changed = applied.changed;
     let diff = if applied.changed {
         let diff = diff::unified(&applied.original, &applied.text, &source.name);
@@ -513,6 +577,9 @@ fn apply_text(
             })
             .map_err(|err| Failure::io("cannot rewrite in place", &err)),
         Mode::Write { dir, reports } => {
+            if *reports {
+                result.review(0, &applied.changes);
+            }
             let target = dir.join(&source.output);
             let permissions = std::fs::metadata(&source.path)
                 .ok()

@@ -322,7 +322,7 @@ fn nested_text_fields_and_hostile_ids() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["diffs", "n.jsonl", "summary.json"]);
+    assert_eq!(names, ["diffs", "n.jsonl", "report.html", "summary.json"]);
     assert!(!dir.path().join("etc").exists());
 }
 

@@ -7,5 +7,6 @@ mod diff;
 mod dumps;
 mod near;
 mod properties;
+mod report;
 mod sample;
 mod snapshots;

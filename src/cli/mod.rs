@@ -108,6 +108,9 @@ struct CheckArgs {
     /// Print only the paths of files that would change, one a line.
     #[arg(long, short = 'l', conflicts_with = "format")]
     list_different: bool,
+    /// Also write the review page (as `run` writes report.html) to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -246,6 +249,9 @@ fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
         &bar,
     )?;
     bar.finish();
+    if let Some(path) = &args.report {
+        write_report(path, &outcome)?;
+    }
     match args.format {
         Format::Json => output::check_json(&outcome)?,
         Format::Github => output::check_github(&outcome)?,
@@ -265,6 +271,23 @@ fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(exit_code(&outcome, EXIT_USAGE, true))
+}
+
+/// Writes `report.html` for `check --report`, atomically, beside nothing else.
+fn write_report(path: &std::path::Path, outcome: &RunOutcome) -> anyhow::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("--report {}: not a file name", path.display()))?;
+    let page = scour::review::page(outcome);
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| {
+            scour::write::write_atomic(&folder, &folder.join(name), page.as_bytes(), None)
+        })
+        .with_context(|| format!("cannot write the report {}", path.display()))
 }
 
 /// Internal errors win, then input errors (`input_code`), then changes

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use crate::html::{escape, escaped};
+
 use super::render::{describe, spacing_note};
 use super::{with_context, Comparison, DocDiff, Row, Shown, Status, Word};
 
@@ -31,27 +33,6 @@ tr.moved .op,tr.moved-away .op{color:#8250df}tr.edited .op{color:#9a6700}
 del{background:#ffcecb;color:#82071e}ins{background:#abf2bc;color:#044f1e;text-decoration:none}
 .errors li{color:#cf222e}
 ";
-
-/// Appends `text` with `&`, `<`, `>`, `"` and `'` escaped: safe in element
-/// content and in quoted attribute values.
-pub fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    escape(text, &mut out);
-    out
-}
 
 /// The page.
 pub fn page(comparison: &Comparison) -> String {
