@@ -23,7 +23,7 @@ fn paragraph(seed: u64, n: usize) -> Vec<String> {
         .collect()
 }
 
-pub fn sentence(words: &[String]) -> String {
+fn sentence(words: &[String]) -> String {
     format!("{}.", words.join(" "))
 }
 
@@ -122,8 +122,11 @@ fn planted_near_copies_are_found_with_their_exact_similarity() {
         );
     }
     assert_eq!(found[0].action, scour::config::NearPolicy::Mark);
-    // Each member quotes its text, as written in the input.
-    assert_eq!(found[0].members[1].text, crate::near::sentence(&one_word));
+    // Each member quotes its text, as written in the input, cut to 200.
+    assert_eq!(
+        found[0].members[1].text,
+        scour::report::preview(&sentence(&one_word), 200)
+    );
     assert!(found[0].members[2].text.contains("“altered”"));
 }
 
