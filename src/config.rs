@@ -402,6 +402,9 @@ fn default_output_dir() -> PathBuf {
 fn default_min_chars() -> usize {
     40
 }
+/// The least non-zero near-duplicate threshold.
+pub const MIN_NEAR_THRESHOLD: f64 = 0.2;
+
 /// Jaccard similarity of word 3-gram sets; see `stages::near` for why 0.7.
 fn default_near_threshold() -> f64 {
     0.7
@@ -540,11 +543,27 @@ impl Config {
                     ("near-threshold", dedup.near_threshold),
                     ("near-document-threshold", dedup.near_document_threshold),
                 ] {
-                    if !(0.0..=1.0).contains(&value) {
+                    // Below 0.2 no banding finds the pairs reliably, and
+                    // such pairs share little more than common phrases.
+                    if value != 0.0 && !(MIN_NEAR_THRESHOLD..=1.0).contains(&value) {
                         problems.push(format!(
-                            "stages.{key} = {value}: must be between 0 (off) and 1"
+                            "stages.{key} = {value}: must be 0 (off) or between {MIN_NEAR_THRESHOLD} and 1"
                         ));
                     }
+                }
+                let drops_blocks = dedup.across_documents == Policy::Drop
+                    || (dedup.near_threshold > 0.0 && dedup.near_policy == NearPolicy::Drop);
+                if dedup.near_document_threshold > 0.0
+                    && dedup.near_document_policy == NearPolicy::Drop
+                    && drops_blocks
+                {
+                    problems.push(
+                        "stages: near-document-policy = \"drop\" cannot be combined with \
+                         across-documents = \"drop\" or near-policy = \"drop\": dropping blocks \
+                         changes what the documents hold, so a second run would find other \
+                         near-duplicate documents; mark one of the two"
+                            .to_owned(),
+                    );
                 }
             }
             if let StageConfig::Names(names) = stage {

@@ -138,10 +138,15 @@ impl Pipeline {
             return DocSketch::default();
         };
         SCRATCH.with(|scratch| {
-            let blocks = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| (i as u32, &*doc.blocks[k.block as usize].text));
+            // Every block with words, each with its position in `keys` when
+            // it has a key (keys are in block order).
+            let mut keyed = keys.iter().enumerate().peekable();
+            let blocks = doc.blocks.iter().enumerate().filter_map(move |(b, block)| {
+                let position = keyed
+                    .next_if(|(_, k)| k.block as usize == b)
+                    .map(|(i, _)| i as u32);
+                (block.kind != BlockKind::Blank).then_some((position, &*block.text))
+            });
             near.sketch(blocks, &mut scratch.borrow_mut())
         })
     }

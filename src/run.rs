@@ -389,7 +389,7 @@ fn index_all<'a>(
             });
         }
     }
-    let decided = table.decide(pipeline, pool).map_err(RunError::Scratch)?;
+    let decided = table.decide(pipeline).map_err(RunError::Scratch)?;
     for cluster in &decided.clusters {
         for member in &cluster.members {
             names

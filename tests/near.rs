@@ -173,7 +173,7 @@ fn short_blocks_never_pair() {
         ],
     );
     let found = clusters_of(
-        &pipeline("min-chars = 0\nnear-threshold = 0.1\nnear-document-threshold = 0"),
+        &pipeline("min-chars = 0\nnear-threshold = 0.2\nnear-document-threshold = 0"),
         &input,
         2,
     );
@@ -355,6 +355,12 @@ fn near_settings_are_checked() {
     );
     let err = bad("near-document-threshold = -0.1");
     assert!(err.contains("near-document-threshold"), "{err}");
+    let err = bad("near-threshold = 0.1");
+    assert!(err.contains("between 0.2 and 1"), "{err}");
+    let err = bad("near-document-policy = \"drop\"\nacross-documents = \"drop\"");
+    assert!(err.contains("cannot be combined"), "{err}");
+    let err = bad("near-document-policy = \"drop\"\nnear-policy = \"drop\"");
+    assert!(err.contains("cannot be combined"), "{err}");
     let err = bad("[[stages]]\nkind = \"segment\"\nnear-policy = \"drop\"");
     assert!(err.contains("does not belong"), "{err}");
     // 0 (an integer) turns the search off.

@@ -19,6 +19,7 @@ use crate::phases::near::NearIndex;
 use crate::pipeline::KeyedBlock;
 use crate::rule::Rule;
 use crate::stages::dedup::{BlockKey, Deduplicator};
+use crate::stages::near::DOCUMENT_ONLY;
 
 /// Where the kept copy of a duplicate lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -195,14 +196,13 @@ pub fn decide(
     dedup: &Deduplicator,
     table: &KeyTable,
     near: Option<&NearIndex>,
-    pool: &rayon::ThreadPool,
 ) -> std::io::Result<Decided> {
     let levels = dedup.near.as_ref();
     let mut clusters = Vec::new();
     // Per document, the document it is dropped as a copy of (NONE: kept).
     let mut copy_of = Vec::new();
     if let (Some(near), Some(level)) = (near, levels.and_then(|n| n.document)) {
-        let found = near.document_clusters(level.threshold, |_| true, pool)?;
+        let found = near.document_clusters(level.threshold, |_| true)?;
         if level.policy == NearPolicy::Drop {
             copy_of = vec![NONE; table.len()];
             for members in &found {
@@ -232,11 +232,13 @@ pub fn decide(
             .entries()
             .iter()
             .map(|&entry| {
-                let (doc, _) = table.entry(entry);
-                first[entry as usize] && copy_of.get(doc as usize).is_none_or(|&c| c == NONE)
+                entry != DOCUMENT_ONLY && {
+                    let (doc, _) = table.entry(entry);
+                    first[entry as usize] && copy_of.get(doc as usize).is_none_or(|&c| c == NONE)
+                }
             })
             .collect();
-        let found = near.block_clusters(level.threshold, &active, pool)?;
+        let found = near.block_clusters(level.threshold, &active)?;
         let mut overrides = Vec::new();
         // Key of each dropped member → (cluster, similarity, kept block).
         let mut dropped: KeyMap<(usize, f64, u32, u32)> = KeyMap::default();

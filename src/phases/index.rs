@@ -52,6 +52,13 @@ impl RunIndex {
 
     /// Adds the next document; returns its number.
     pub fn push(&mut self, doc: &DocKeys) -> u32 {
+        // Keys and sketched blocks are numbered with u32 in the decide
+        // phase: past that, stop sketching with an error instead of wrapping.
+        if self.keys.entries() + doc.keys.len() >= u32::MAX as usize && self.error.is_none() {
+            self.error = Some(std::io::Error::other(
+                "more than 4,294,967,294 blocks in one run: split the run",
+            ));
+        }
         let first_entry = self.keys.entries() as u32;
         let number = self.keys.push(&doc.keys);
         if let (Some(near), None) = (&mut self.near, &self.error) {
@@ -72,7 +79,7 @@ impl RunIndex {
     }
 
     /// Runs the decide phase over everything pushed.
-    pub fn decide(self, pipeline: &Pipeline, pool: &rayon::ThreadPool) -> std::io::Result<Decided> {
+    pub fn decide(self, pipeline: &Pipeline) -> std::io::Result<Decided> {
         if let Some(err) = self.error {
             return Err(err);
         }
@@ -80,6 +87,6 @@ impl RunIndex {
             return Ok(Decided::default());
         };
         let near = self.near.map(NearTable::finish).transpose()?;
-        decide(dedup, &self.keys, near.as_ref(), pool)
+        decide(dedup, &self.keys, near.as_ref())
     }
 }

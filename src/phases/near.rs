@@ -9,25 +9,27 @@
 //! keeps the files fast.
 //!
 //! In the decide phase [`NearIndex`] reads one band at a time, sorts its
-//! hashes, and pairs blocks that share a bucket (each with at most
-//! [`BUCKET_CAP`] earlier bucket-mates, so a bucket of templated text stays
-//! linear). Every candidate pair is confirmed by reading both sets back and
-//! computing their exact Jaccard similarity, in parallel. Clusters are then
-//! formed in input order: a block joins the cluster of the earliest earlier
-//! block that started a cluster (or stands alone) and is similar enough to
-//! it; otherwise it may start one. Every member is therefore at least
-//! `threshold` similar to its cluster's first member, the first member is
-//! the first in input order, and the result does not depend on threads.
+//! hashes and numbers the buckets that hold more than one block, writing
+//! each block's bucket numbers back to a file. Then one pass in input order
+//! forms the clusters: a block is compared with the leaders already in its
+//! buckets (the first block of each cluster, or a block that stands alone;
+//! at most [`BUCKET_CAP`] of them per bucket, the earliest), each by the
+//! exact Jaccard similarity of the two sets read back from disk, earliest
+//! first. It joins the first one similar enough; otherwise it becomes a
+//! leader and enters its buckets. Members never enter a bucket, so a large
+//! family of near copies all reach their first member however many there
+//! are, and a run over its own output meets the same leaders in the same
+//! buckets: nothing new pairs. Every member is at least `threshold` similar
+//! to its cluster's first member, the first member is the first in input
+//! order, and nothing depends on threads.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use rayon::prelude::*;
-
-use crate::stages::near::{overlap, similarity, DocSketch, NearDedup};
+use crate::stages::near::{similarity, DocSketch, NearDedup, DOCUMENT_ONLY};
 
 /// The most earlier bucket-mates a block is compared with in one band.
-pub const BUCKET_CAP: usize = 64;
+pub const BUCKET_CAP: usize = 32;
 
 /// A temporary file written in order, read back by offset.
 #[derive(Debug)]
@@ -130,7 +132,11 @@ impl NearTable {
         let mut start = 0usize;
         let per_block = self.block_bands.len();
         for (i, (&position, &end)) in sketch.blocks.iter().zip(&sketch.ends).enumerate() {
-            self.entries.push(first_entry + position);
+            self.entries.push(if position == DOCUMENT_ONLY {
+                DOCUMENT_ONLY
+            } else {
+                first_entry + position
+            });
             let set = &sketch.shingles[start..end as usize];
             self.sets.write(set)?;
             let last = self.set_starts.last().copied().unwrap_or(0);
@@ -188,7 +194,8 @@ pub struct NearIndex {
 pub type Members = Vec<(u32, f64)>;
 
 impl NearIndex {
-    /// Per sketched block, its index among all keys of the run.
+    /// Per sketched block, its index among all keys of the run, or
+    /// [`DOCUMENT_ONLY`].
     pub fn entries(&self) -> &[u32] {
         &self.entries
     }
@@ -216,26 +223,9 @@ impl NearIndex {
 
     /// Clusters of sketched blocks (as positions in [`entries`](Self::entries));
     /// only blocks with `active[block]` take part.
-    pub fn block_clusters(
-        &self,
-        threshold: f64,
-        active: &[bool],
-        pool: &rayon::ThreadPool,
-    ) -> io::Result<Vec<Members>> {
-        let pairs = candidates(&self.block_bands, active)?;
-        let confirmed = pool.install(|| {
-            pairs
-                .par_iter()
-                .map(|&pair| {
-                    let (later, earlier) = split(pair);
-                    Ok(similarity(overlap(
-                        &self.block_set(earlier)?,
-                        &self.block_set(later)?,
-                    )))
-                })
-                .collect::<io::Result<Vec<f64>>>()
-        })?;
-        Ok(leaders(active.len(), &pairs, &confirmed, threshold))
+    pub fn block_clusters(&self, threshold: f64, active: &[bool]) -> io::Result<Vec<Members>> {
+        let buckets = bucket_files(&self.block_bands, active)?;
+        cluster(&buckets, active, threshold, |block| self.block_set(block))
     }
 
     /// Clusters of documents (as document numbers); only documents with
@@ -244,23 +234,12 @@ impl NearIndex {
         &self,
         threshold: f64,
         active: impl Fn(u32) -> bool,
-        pool: &rayon::ThreadPool,
     ) -> io::Result<Vec<Members>> {
         let banded: Vec<bool> = self.banded_docs.iter().map(|&d| active(d)).collect();
-        let pairs = candidates(&self.doc_bands, &banded)?;
-        let confirmed = pool.install(|| {
-            pairs
-                .par_iter()
-                .map(|&pair| {
-                    let (later, earlier) = split(pair);
-                    Ok(similarity(overlap(
-                        &self.doc_set(self.banded_docs[earlier as usize])?,
-                        &self.doc_set(self.banded_docs[later as usize])?,
-                    )))
-                })
-                .collect::<io::Result<Vec<f64>>>()
+        let buckets = bucket_files(&self.doc_bands, &banded)?;
+        let clusters = cluster(&buckets, &banded, threshold, |position| {
+            self.doc_set(self.banded_docs[position as usize])
         })?;
-        let clusters = leaders(banded.len(), &pairs, &confirmed, threshold);
         Ok(clusters
             .into_iter()
             .map(|members| {
@@ -273,14 +252,15 @@ impl NearIndex {
     }
 }
 
-fn split(pair: u64) -> (u32, u32) {
-    ((pair >> 32) as u32, pair as u32)
-}
+/// No bucket: the position is alone in its bucket for that band.
+const ALONE: u32 = u32::MAX;
 
-/// Candidate pairs `later << 32 | earlier` of active positions that share a
-/// bucket in some band, sorted and without repeats.
-fn candidates(bands: &[File], active: &[bool]) -> io::Result<Vec<u64>> {
-    let mut pairs: Vec<u64> = Vec::new();
+/// For each band, a file giving each position its bucket number (positions
+/// whose band hash no other active position shares get [`ALONE`]). One band
+/// is in memory at a time; the files are read back in position order.
+fn bucket_files(bands: &[File], active: &[bool]) -> io::Result<Vec<File>> {
+    let mut next_bucket = 0u32;
+    let mut files = Vec::with_capacity(bands.len());
     for file in bands {
         let hashes = read_u32s(file, 0, active.len())?;
         let mut keyed: Vec<u64> = hashes
@@ -289,80 +269,254 @@ fn candidates(bands: &[File], active: &[bool]) -> io::Result<Vec<u64>> {
             .filter(|&(position, _)| active[position])
             .map(|(position, &hash)| (u64::from(hash) << 32) | position as u64)
             .collect();
+        drop(hashes);
         keyed.sort_unstable();
+        let mut bucket_of = vec![ALONE; active.len()];
         for bucket in keyed.chunk_by(|a, b| a >> 32 == b >> 32) {
-            for (k, &later) in bucket.iter().enumerate().skip(1) {
-                for &earlier in &bucket[k.saturating_sub(BUCKET_CAP)..k] {
-                    pairs.push((later << 32) | (earlier & 0xFFFF_FFFF));
+            if bucket.len() > 1 {
+                for &entry in bucket {
+                    bucket_of[(entry & 0xFFFF_FFFF) as usize] = next_bucket;
                 }
+                next_bucket += 1;
             }
         }
-        pairs.sort_unstable();
-        pairs.dedup();
+        let mut spill = Spill::new()?;
+        spill.write(&bucket_of)?;
+        files.push(spill.finish()?);
     }
-    Ok(pairs)
+    Ok(files)
 }
 
-/// Forms clusters in input order from confirmed pairs (see the module doc).
-fn leaders(count: usize, pairs: &[u64], similarities: &[f64], threshold: f64) -> Vec<Members> {
-    const NONE: u32 = u32::MAX;
-    // Per position: the cluster it leads, if any.
-    let mut leads = vec![NONE; count];
-    let mut joined = vec![false; count];
-    let mut clusters: Vec<Members> = Vec::new();
-    let mut i = 0;
-    while i < pairs.len() {
-        let later = split(pairs[i]).0;
-        let run = pairs[i..]
-            .iter()
-            .take_while(|&&p| split(p).0 == later)
-            .count();
-        for k in i..i + run {
-            let earlier = split(pairs[k]).1;
-            // Tolerance for the float division; similarities are ratios of
-            // small integers.
-            if joined[earlier as usize] || similarities[k] + 1e-9 < threshold {
-                continue;
+/// Forms clusters in input order (see the module doc): each active
+/// position is compared, earliest first, with the leaders already in its
+/// buckets (at most [`BUCKET_CAP`] per bucket, the earliest), joins the
+/// first at least `threshold` similar, or else becomes a leader itself.
+/// Members never enter a bucket, so a second run, which sees only the
+/// leaders, finds the very same leaders in the same buckets: the result of
+/// a run on its own output is the same clustering, minus what was dropped.
+/// The Jaccard similarity of two sorted sets when it is at least
+/// `threshold`, else `None`, giving up as soon as the sets have missed too
+/// many elements to get there (templated text makes many near misses).
+fn at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
+    let (small, large) = (a.len().min(b.len()), a.len().max(b.len()));
+    // Tolerance for the float division; similarities are ratios of small
+    // integers.
+    let threshold = threshold - 1e-9;
+    if large == 0 || (small as f64) < threshold * large as f64 {
+        return None;
+    }
+    // shared / (|a| + |b| - shared) >= t  ⇔  shared >= t (|a| + |b|) / (1 + t)
+    let needed = (threshold * (a.len() + b.len()) as f64 / (1.0 + threshold)).ceil() as usize;
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if shared + (a.len() - i).min(b.len() - j) < needed {
+            return None;
+        }
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
             }
-            let cluster = match leads[earlier as usize] {
+        }
+    }
+    let jaccard = similarity((shared, a.len() + b.len() - shared));
+    (jaccard >= threshold).then_some(jaccard)
+}
+
+/// Leader sets kept in memory for comparisons; past this many the cache
+/// starts over (leaders of one family are compared again and again, so a
+/// small cache saves nearly every read).
+const CACHED_SETS: usize = 1 << 16;
+
+fn cluster(
+    buckets: &[File],
+    active: &[bool],
+    threshold: f64,
+    read_set: impl Fn(u32) -> io::Result<Vec<u32>>,
+) -> io::Result<Vec<Members>> {
+    const NONE: u32 = u32::MAX;
+    let mut cache: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    let mut readers: Vec<io::BufReader<&File>> = buckets
+        .iter()
+        .map(|file| io::BufReader::with_capacity(1 << 16, file))
+        .collect();
+    for reader in &mut readers {
+        io::Seek::seek(reader, io::SeekFrom::Start(0))?;
+    }
+    // Leaders per bucket number, in position order.
+    let mut leaders: Vec<Vec<u32>> = Vec::new();
+    // Per position: the cluster it leads, if any.
+    let mut leads = vec![NONE; active.len()];
+    let mut clusters: Vec<Members> = Vec::new();
+    let mut mine: Vec<u32> = Vec::with_capacity(readers.len());
+    let mut candidates: Vec<u32> = Vec::new();
+    for (position, &is_active) in active.iter().enumerate() {
+        mine.clear();
+        for reader in &mut readers {
+            let mut bytes = [0u8; 4];
+            io::Read::read_exact(reader, &mut bytes)?;
+            let bucket = u32::from_le_bytes(bytes);
+            if bucket != ALONE {
+                mine.push(bucket);
+            }
+        }
+        if !is_active || mine.is_empty() {
+            continue;
+        }
+        candidates.clear();
+        for &bucket in &mine {
+            if let Some(list) = leaders.get(bucket as usize) {
+                candidates.extend_from_slice(list);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let position = position as u32;
+        let mut joined = false;
+        let mut own: Option<Vec<u32>> = None;
+        for &leader in &candidates {
+            if own.is_none() {
+                own = Some(read_set(position)?);
+            }
+            if !cache.contains_key(&leader) {
+                if cache.len() >= CACHED_SETS {
+                    cache.clear();
+                }
+                cache.insert(leader, read_set(leader)?);
+            }
+            let Some(s) = at_least(
+                &cache[&leader],
+                own.as_deref().unwrap_or_default(),
+                threshold,
+            ) else {
+                continue;
+            };
+            let cluster = match leads[leader as usize] {
                 NONE => {
-                    leads[earlier as usize] = clusters.len() as u32;
-                    clusters.push(vec![(earlier, 1.0)]);
+                    leads[leader as usize] = clusters.len() as u32;
+                    clusters.push(vec![(leader, 1.0)]);
                     clusters.len() - 1
                 }
                 c => c as usize,
             };
-            clusters[cluster].push((later, similarities[k]));
-            joined[later as usize] = true;
+            clusters[cluster].push((position, s));
+            joined = true;
             break;
         }
-        i += run;
+        if !joined {
+            for &bucket in &mine {
+                let bucket = bucket as usize;
+                if leaders.len() <= bucket {
+                    leaders.resize_with(bucket + 1, Vec::new);
+                }
+                if leaders[bucket].len() < BUCKET_CAP {
+                    leaders[bucket].push(position);
+                }
+            }
+        }
     }
     clusters.sort_by_key(|members| members[0].0);
-    clusters
+    Ok(clusters)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::near::overlap;
+
+    fn bands(columns: &[&[u32]]) -> Vec<File> {
+        columns
+            .iter()
+            .map(|column| {
+                let mut spill = Spill::new().unwrap();
+                spill.write(column).unwrap();
+                spill.finish().unwrap()
+            })
+            .collect()
+    }
+
+    /// Sets with chosen overlaps: position → its set.
+    fn sets<'a>(table: &'a [&'a [u32]]) -> impl Fn(u32) -> io::Result<Vec<u32>> + 'a {
+        move |position| Ok(table[position as usize].to_vec())
+    }
 
     #[test]
-    fn a_member_joins_the_earliest_similar_leader_not_a_member() {
-        // 0 ~ 1 (0.9), 1 ~ 2 (0.9) but 0 ~ 2 only 0.5: 2 must not join
-        // through 1, and 1, being a member, cannot lead.
-        let pairs = [1u64 << 32, 2 << 32, (2 << 32) | 1, (3 << 32) | 2];
-        let sims = [0.9, 0.5, 0.9, 0.8];
-        let clusters = leaders(4, &pairs, &sims, 0.7);
+    fn a_member_joins_the_earliest_similar_leader_never_a_member() {
+        // All four share a bucket. 0 ~ 1 (9/10), 1 ~ 2 (9/10) but 0 ~ 2
+        // only 8/11: 2 must not join through 1 at 0.75, and 1, a member,
+        // cannot lead.
+        let files = bucket_files(&bands(&[&[7, 7, 7, 7]]), &[true; 4]).unwrap();
+        let table: [&[u32]; 4] = [
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            &[2, 3, 4, 5, 6, 7, 8, 9, 10],
+            &[3, 4, 5, 6, 7, 8, 9, 10, 11],
+            &[3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        ];
+        let clusters = cluster(&files, &[true; 4], 0.75, sets(&table)).unwrap();
         assert_eq!(
             clusters,
-            vec![vec![(0, 1.0), (1, 0.9)], vec![(2, 1.0), (3, 0.8)]]
+            vec![vec![(0, 1.0), (1, 0.9)], vec![(2, 1.0), (3, 0.9)]]
         );
     }
 
     #[test]
     fn under_the_threshold_nothing_forms() {
-        let clusters = leaders(2, &[1u64 << 32], &[0.69], 0.7);
+        let files = bucket_files(&bands(&[&[1, 1]]), &[true; 2]).unwrap();
+        let table: [&[u32]; 2] = [&[1, 2, 3], &[2, 3, 4, 5]];
+        let clusters = cluster(&files, &[true; 2], 0.41, sets(&table)).unwrap();
         assert!(clusters.is_empty());
+        let clusters = cluster(&files, &[true; 2], 0.4, sets(&table)).unwrap();
+        assert_eq!(clusters.len(), 1);
+    }
+
+    #[test]
+    fn a_large_family_joins_its_first_leader_however_many_members() {
+        // Many more members than the bucket cap, each 0.8 similar to the
+        // first and less to each other: members never fill the buckets, so
+        // every one finds the leader.
+        let n = BUCKET_CAP * 4;
+        let column = vec![3u32; n];
+        let files = bucket_files(&bands(&[&column, &column]), &vec![true; n]).unwrap();
+        let clusters = cluster(&files, &vec![true; n], 0.7, |p| {
+            let mut set: Vec<u32> = (0..8).collect();
+            if p > 0 {
+                set.push(1000 + p);
+                set.push(5000 + p);
+            }
+            Ok(set)
+        })
+        .unwrap();
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(clusters[0].len(), n);
+        assert!(clusters[0][1..]
+            .iter()
+            .all(|&(_, s)| (s - 0.8).abs() < 1e-12));
+    }
+
+    #[test]
+    fn inactive_positions_and_lone_hashes_take_no_part() {
+        let files = bucket_files(&bands(&[&[5, 5, 6]]), &[false, true, true]).unwrap();
+        let clusters = cluster(&files, &[false, true, true], 0.1, |_| Ok(vec![1])).unwrap();
+        assert!(clusters.is_empty());
+        assert_eq!(read_u32s(&files[0], 0, 3).unwrap(), [ALONE, ALONE, ALONE]);
+    }
+
+    proptest::proptest! {
+        /// The early exit never changes the answer.
+        #[test]
+        fn at_least_agrees_with_the_full_overlap(
+            a in proptest::collection::btree_set(0u32..60, 0..40),
+            b in proptest::collection::btree_set(0u32..60, 0..40),
+            t in 0.01f64..1.0,
+        ) {
+            let (a, b): (Vec<u32>, Vec<u32>) = (a.into_iter().collect(), b.into_iter().collect());
+            let full = similarity(overlap(&a, &b));
+            let expected = (full + 1e-9 >= t && !(a.is_empty() && b.is_empty())).then_some(full);
+            proptest::prop_assert_eq!(at_least(&a, &b, t), expected);
+        }
     }
 
     #[test]
@@ -371,20 +525,5 @@ mod tests {
         spill.write(&[1, 2, 3, u32::MAX]).unwrap();
         let file = spill.finish().unwrap();
         assert_eq!(read_u32s(&file, 1, 3).unwrap(), [2, 3, u32::MAX]);
-    }
-
-    #[test]
-    fn candidates_cap_large_buckets_and_skip_inactive() {
-        let mut spill = Spill::new().unwrap();
-        let n = BUCKET_CAP + 10;
-        spill.write(&vec![7u32; n]).unwrap();
-        let file = spill.finish().unwrap();
-        let mut active = vec![true; n];
-        active[0] = false;
-        let pairs = candidates(&[file], &active).unwrap();
-        assert!(pairs.iter().all(|&p| split(p).1 != 0));
-        let last = (n - 1) as u32;
-        let of_last = pairs.iter().filter(|&&p| split(p).0 == last).count();
-        assert_eq!(of_last, BUCKET_CAP);
     }
 }

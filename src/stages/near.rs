@@ -118,11 +118,16 @@ pub struct NearDedup {
     probes: Vec<u16>,
 }
 
+/// In [`DocSketch::blocks`]: a block that counts towards its document's
+/// set but never pairs on its own (under `min-chars` or 5 words, or code).
+pub const DOCUMENT_ONLY: u32 = u32::MAX;
+
 /// What the index phase keeps of one document for the near search: the
 /// 3-gram sets and band hashes of its blocks, and its document bands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocSketch {
-    /// Per sketched block: its position in the document's keys.
+    /// Per sketched block: its position in the document's keys, or
+    /// [`DOCUMENT_ONLY`].
     pub blocks: Vec<u32>,
     /// Per sketched block: where its set ends in `shingles`.
     pub ends: Vec<u32>,
@@ -155,27 +160,40 @@ impl NearDedup {
         })
     }
 
-    /// Sketches the blocks `(position in keys, text)` of one document.
+    /// Sketches the blocks of one document: `(position in keys, text)` for
+    /// blocks that take part in dedup, `(None, text)` for the others (short
+    /// lines, code), which count only towards the document's set.
     /// `scratch` is reused across calls to keep allocations off the hot path.
     pub fn sketch<'t>(
         &self,
-        blocks: impl Iterator<Item = (u32, &'t str)>,
+        blocks: impl Iterator<Item = (Option<u32>, &'t str)>,
         scratch: &mut Scratch,
     ) -> DocSketch {
         let mut out = DocSketch::default();
         let mut doc_bins: Vec<u32> = Vec::new();
         for (position, text) in blocks {
+            if position.is_none() && self.document.is_none() {
+                continue;
+            }
             let words = shingles(text, &mut scratch.words, &mut scratch.set);
-            if words < MIN_WORDS {
+            let pairs = position.is_some() && words >= MIN_WORDS;
+            if scratch.set.is_empty() || (!pairs && self.document.is_none()) {
                 continue;
             }
             self.fill_bins(&scratch.set, &mut scratch.bins);
-            out.blocks.push(position);
+            out.blocks
+                .push(position.filter(|_| pairs).unwrap_or(DOCUMENT_ONLY));
             out.shingles.extend_from_slice(&scratch.set);
             out.ends.push(out.shingles.len() as u32);
             if let Some(level) = &self.block {
-                densify(&scratch.bins, &self.probes, &mut scratch.signature);
-                band_hashes(level.lsh, &scratch.signature, &mut out.block_bands);
+                if pairs {
+                    densify(&scratch.bins, &self.probes, &mut scratch.signature);
+                    band_hashes(level.lsh, &scratch.signature, &mut out.block_bands);
+                } else {
+                    // Keeps one row of bands per sketched block; never read.
+                    let bands = usize::from(level.lsh.bands);
+                    out.block_bands.resize(out.block_bands.len() + bands, 0);
+                }
             }
             if self.document.is_some() {
                 if doc_bins.is_empty() {
@@ -587,12 +605,20 @@ mod tests {
     fn short_blocks_are_not_sketched() {
         let near = NearDedup::new(&DedupConfig::default()).unwrap();
         let sketch = near.sketch(
-            [(0, "Too short to pair."), (1, &*words(20, 1).join(" "))].into_iter(),
+            [
+                (Some(0), "Too short to pair."),
+                (Some(1), &*words(20, 1).join(" ")),
+                (None, "a code line here"),
+                (None, "two words"),
+            ]
+            .into_iter(),
             &mut Scratch::default(),
         );
-        assert_eq!(sketch.blocks, [1]);
-        assert_eq!(sketch.ends, [18]);
-        assert_eq!(sketch.block_bands.len(), 16);
+        // The short block and the code line count for the document only;
+        // "two words" has no 3-gram at all.
+        assert_eq!(sketch.blocks, [DOCUMENT_ONLY, 1, DOCUMENT_ONLY]);
+        assert_eq!(sketch.ends, [2, 20, 22]);
+        assert_eq!(sketch.block_bands.len(), 3 * 16);
         assert_eq!(sketch.doc_bands.len(), 16);
     }
 
