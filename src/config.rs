@@ -592,6 +592,29 @@ impl Config {
     }
 }
 
+/// `text` as a TOML basic string, quoted and escaped: valid as a value and
+/// as a quoted key, whatever `text` holds.
+pub fn toml_string(text: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count() + 1
 }
@@ -815,5 +838,22 @@ mod tests {
         assert!(err.contains("normalization-version"), "{err}");
         assert!(err.contains("listed twice"), "{err}");
         assert!(err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn toml_strings_parse_back_as_keys_and_values() {
+        for text in [
+            "Ebrard Casaubón",
+            "O'Brien",
+            "say \"hi\" \\ back",
+            "tab\tnew\nline\r\u{7f}\u{1}\u{85}",
+            "ＭＯＴＥＧＩ",
+            "'''",
+        ] {
+            let line = format!("{} = {}\n", toml_string(text), toml_string(text));
+            let table: toml::Table =
+                toml::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(table[text].as_str(), Some(text), "{line}");
+        }
     }
 }

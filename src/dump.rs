@@ -26,6 +26,7 @@ use crate::phases::decide::DecisionTable;
 use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::RecordCounts;
 use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
+use crate::stages::names::Mention;
 use crate::write::{in_place_target, AtomicFile};
 
 /// Chunks read, then worked on in parallel, at a time.
@@ -160,6 +161,56 @@ pub(crate) struct Indexed {
     pub stamp: Option<(u64, std::time::SystemTime)>,
 }
 
+/// One line of a dump as [`scan`] hands it out.
+pub(crate) enum RawLine<'a> {
+    Bytes(&'a [u8]),
+    /// Longer than `input.max-record-bytes`: never held in memory.
+    TooLong,
+}
+
+/// Reads a dump in batches of chunks, maps every line with `read` (in
+/// parallel) and hands the results to `on_line` in line order, each with its
+/// line number. Returns the failure that ended the stream early, if any; an
+/// error when the file cannot be opened.
+pub(crate) fn scan<T: Send>(
+    pipeline: &Pipeline,
+    source: &Source,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    read: &(dyn Fn(RawLine<'_>) -> T + Sync),
+    on_line: &mut dyn FnMut(u32, T),
+) -> Result<Option<Failure>, Failure> {
+    let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
+    let work = |chunk: &Chunk| -> Vec<(u64, T)> {
+        let mut out: Vec<(u64, T)> = chunk
+            .lines()
+            .map(|(line, bytes, _)| (line, read(RawLine::Bytes(bytes))))
+            .collect();
+        if !chunk.too_long.is_empty() {
+            out.extend(
+                chunk
+                    .too_long
+                    .iter()
+                    .map(|&line| (line, read(RawLine::TooLong))),
+            );
+            out.sort_by_key(|(line, _)| *line);
+        }
+        out
+    };
+    Ok(batches(
+        &mut opened,
+        pool,
+        progress,
+        &mut |_| {},
+        &work,
+        &mut |lines| {
+            for (line, value) in lines {
+                on_line(line as u32, value);
+            }
+        },
+    ))
+}
+
 /// Index phase for one dump: calls `on_record` with each line's number and
 /// the keys of its record (none for a blank or bad line), in line order.
 pub(crate) fn index(
@@ -172,46 +223,70 @@ pub(crate) fn index(
 ) -> Result<Indexed, Failure> {
     let stamp = stamp(&source.path).ok();
     let mut lines = 0;
-    let mut on_record = |line: u32, keys: &DocKeys| {
-        lines = line;
-        on_record(line, keys);
-    };
-    let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
     let fields = Fields::of(pipeline);
-    let work = |chunk: &Chunk| -> Vec<(u64, DocKeys)> {
-        let mut out: Vec<(u64, DocKeys)> = chunk
-            .lines()
-            .map(|(line, bytes, _)| (line, record_keys(pipeline, &fields, bytes)))
-            .collect();
-        if !chunk.too_long.is_empty() {
-            out.extend(
-                chunk
-                    .too_long
-                    .iter()
-                    .map(|&line| (line, DocKeys::default())),
-            );
-            out.sort_by_key(|(line, _)| *line);
-        }
-        out
+    let read = |line: RawLine<'_>| match line {
+        RawLine::Bytes(bytes) => record_keys(pipeline, &fields, bytes),
+        RawLine::TooLong => DocKeys::default(),
     };
     // Errors are reported once, by the apply phase, which reads the same bytes.
-    batches(
-        &mut opened,
+    scan(
+        pipeline,
+        source,
         pool,
         progress,
-        &mut |_| {},
-        &work,
-        &mut |records| {
-            for (line, keys) in records {
-                on_record(line as u32, &keys);
-            }
+        &read,
+        &mut |line, keys| {
+            lines = line;
+            on_record(line, &keys);
         },
-    );
+    )?;
     Ok(Indexed {
         first_doc,
         lines,
         stamp,
     })
+}
+
+/// The names each record of a dump mentions, for `scour names`: `on_record`
+/// gets, in line order, each line's number and its mentions, or why the
+/// line is bad (the messages the apply phase gives); blank lines are
+/// skipped. Returns the failure that ended the stream early, if any.
+pub(crate) fn mentions(
+    pipeline: &Pipeline,
+    source: &Source,
+    pool: &rayon::ThreadPool,
+    progress: &dyn Progress,
+    on_record: &mut dyn FnMut(u32, Result<Vec<Mention>, String>),
+) -> Result<Option<Failure>, Failure> {
+    let fields = Fields::of(pipeline);
+    let max = pipeline.config().input.max_record_bytes;
+    let read = |line: RawLine<'_>| -> Option<Result<Vec<Mention>, String>> {
+        let bytes = match line {
+            RawLine::Bytes(bytes) if is_blank(bytes) => return None,
+            RawLine::Bytes(bytes) => bytes,
+            RawLine::TooLong => return Some(Err(RecordError::TooLong(max).to_string())),
+        };
+        let record = match jsonl::parse(bytes, &fields.text, &fields.id) {
+            Ok(record) => record,
+            Err(err) => return Some(Err(err.to_string())),
+        };
+        Some(match decode(record.text.as_bytes()) {
+            Ok(decoded) => Ok(pipeline.mentions(&decoded.text)),
+            Err(err) => Err(format!("`{}`: {err}", fields.text)),
+        })
+    };
+    scan(
+        pipeline,
+        source,
+        pool,
+        progress,
+        &read,
+        &mut |line, found| {
+            if let Some(found) = found {
+                on_record(line, found);
+            }
+        },
+    )
 }
 
 fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> DocKeys {

@@ -23,6 +23,18 @@ pub struct Source {
     pub output: PathBuf,
 }
 
+impl Source {
+    /// How reports name a document of this source: the file itself for
+    /// `line` 0, else the record on that line of a dump, `path:LINE`.
+    pub fn doc_name(&self, line: u32) -> String {
+        if line == 0 {
+            self.name.clone()
+        } else {
+            format!("{}:{line}", self.name)
+        }
+    }
+}
+
 /// A path that could not be used, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {

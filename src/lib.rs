@@ -6,7 +6,8 @@
 //! [`config::Config`] → [`pipeline::Pipeline`] → [`input::discover`] →
 //! [`run::run`], which goes through the three [`phases`] and returns a
 //! [`run::RunOutcome`] holding the [`report::Summary`]. To clean one text in
-//! memory, use [`phases::apply::clean_alone`].
+//! memory, use [`phases::apply::clean_alone`]; to list the name variants of
+//! some inputs without a run, [`variants::collect`].
 //!
 //! ```
 //! use scour::{config::Config, phases::apply::clean_alone, pipeline::Pipeline};
@@ -34,4 +35,5 @@ pub mod rule;
 pub mod run;
 pub mod segment;
 pub mod stages;
+pub mod variants;
 pub mod write;

@@ -14,7 +14,7 @@ use crate::config::{Config, Eol, StageConfig};
 use crate::document::{Block, BlockKind, Document, LineEnding};
 use crate::segment::Segmenter;
 use crate::stages::dedup::{block_key, BlockKey, Deduplicator};
-use crate::stages::names::NameNormalizer;
+use crate::stages::names::{Mention, NameNormalizer};
 use crate::stages::near::{DocSketch, Scratch};
 use crate::stages::punctuation::PunctuationNormalizer;
 
@@ -35,12 +35,14 @@ pub struct KeyedBlock {
     pub key: BlockKey,
 }
 
-/// What the index phase keeps of one document: its keys and, with near
-/// duplicates on, the sketch of its blocks.
+/// What the index phase keeps of one document: its keys, with near
+/// duplicates on the sketch of its blocks, and with a names stage the names
+/// it mentions (for the names report).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocKeys {
     pub keys: Vec<KeyedBlock>,
     pub sketch: DocSketch,
+    pub names: Vec<Mention>,
 }
 
 thread_local! {
@@ -104,11 +106,35 @@ impl Pipeline {
         self.dedup.as_ref()
     }
 
+    /// The names stage, when the config has one.
+    pub fn names(&self) -> Option<&NameNormalizer> {
+        self.text_stages.iter().find_map(|stage| match stage {
+            TextStage::Names(names) => Some(names),
+            TextStage::Punctuation(_) => None,
+        })
+    }
+
+    /// The person names `text` mentions, as the names stage receives it
+    /// (after the stages listed before it): that is where variants are,
+    /// since the stage itself rewrites some of them. Empty without a names
+    /// stage.
+    pub fn mentions(&self, text: &str) -> Vec<Mention> {
+        let mut names = Vec::new();
+        let at = self
+            .text_stages
+            .iter()
+            .position(|stage| matches!(stage, TextStage::Names(_)));
+        if let Some(at) = at {
+            self.run_stages(text, at, Some(&mut names));
+        }
+        names
+    }
+
     /// Segments `text` and runs the text stages in config order. Without a
     /// segment stage the whole document is one block, so dedup compares
     /// whole documents.
     pub fn clean<'a>(&self, text: &'a str) -> Document<'a> {
-        self.run_stages(text, self.text_stages.len())
+        self.run_stages(text, self.text_stages.len(), None)
     }
 
     /// The keys [`keys`](Self::keys) would give for `clean(text)`, for the
@@ -117,7 +143,8 @@ impl Pipeline {
     /// fold case, nothing after it reads its output, and it never changes
     /// the blocks, so positions and keys come out the same for less work.
     /// The near-duplicate sketch, which folds case too, is taken from the
-    /// same blocks.
+    /// same blocks, and the names the document mentions (for the names
+    /// report) on the way, as [`mentions`](Self::mentions) finds them.
     pub fn index_keys(&self, text: &str) -> DocKeys {
         let stages = match self.text_stages.last() {
             Some(TextStage::Names(names)) if names.changes_only_case() => {
@@ -125,10 +152,15 @@ impl Pipeline {
             }
             _ => self.text_stages.len(),
         };
-        let doc = self.run_stages(text, stages);
+        let mut names = Vec::new();
+        let doc = self.run_stages(text, stages, Some(&mut names));
         let keys = self.keys(&doc);
         let sketch = self.sketch(&doc, &keys);
-        DocKeys { keys, sketch }
+        DocKeys {
+            keys,
+            sketch,
+            names,
+        }
     }
 
     /// The near-duplicate sketch of the blocks of `doc` that have `keys`;
@@ -151,8 +183,16 @@ impl Pipeline {
         })
     }
 
-    /// Segments `text` and runs the first `stages` text stages.
-    fn run_stages<'a>(&self, text: &'a str, stages: usize) -> Document<'a> {
+    /// Segments `text` and runs the first `stages` text stages. With
+    /// `mentions`, also collects the names the document mentions as the
+    /// names stage receives it, which takes the names stage to be among the
+    /// first `stages` or right after them.
+    fn run_stages<'a>(
+        &self,
+        text: &'a str,
+        stages: usize,
+        mut mentions: Option<&mut Vec<Mention>>,
+    ) -> Document<'a> {
         let mut doc = match &self.segmenter {
             Some(segmenter) => {
                 let parts = segmenter.segment(text);
@@ -164,7 +204,15 @@ impl Pipeline {
             }
             None => whole_document(text),
         };
-        for stage in &self.text_stages[..stages] {
+        for (i, stage) in self.text_stages.iter().enumerate() {
+            if let TextStage::Names(n) = stage {
+                if let Some(out) = mentions.take() {
+                    *out = n.mentions(&doc);
+                }
+            }
+            if i == stages {
+                break;
+            }
             match stage {
                 TextStage::Punctuation(p) => p.apply(&mut doc),
                 TextStage::Names(n) => n.apply(&mut doc),

@@ -23,6 +23,9 @@ pub struct Summary {
     pub marked: Vec<DedupRecord>,
     /// Clusters of near duplicates: documents first, then blocks.
     pub near_duplicates: Vec<NearClusterRecord>,
+    /// Person names written more than one way, most mentioned first (empty
+    /// without a names stage).
+    pub names: Vec<NameGroup>,
     pub errors: Vec<ErrorRecord>,
 }
 
@@ -45,6 +48,27 @@ pub struct NearMemberRecord {
     /// The member's first line as written in the input, cut to 200
     /// characters.
     pub text: String,
+}
+
+/// Variants of one person name (forms that differ only in case, accents,
+/// full-width letters or word order) and the suggested way to write it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NameGroup {
+    pub canonical: String,
+    /// Most mentioned first, then by form.
+    pub variants: Vec<NameVariant>,
+}
+
+/// One way a name is written across the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NameVariant {
+    pub form: String,
+    /// Mentions in the input.
+    pub count: u64,
+    /// Documents that mention it this way.
+    pub documents: u64,
+    /// The first of them (at most 10), in input order.
+    pub docs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

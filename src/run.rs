@@ -32,6 +32,7 @@ use crate::report::{
     preview, DedupRecord, ErrorKind, ErrorRecord, FileReport, NearClusterRecord, NearMemberRecord,
     RecordCounts, Summary,
 };
+use crate::variants::VariantTable;
 use crate::write::{in_place_target, write_atomic, AtomicFile};
 
 /// What a run does with the cleaned bytes.
@@ -297,7 +298,8 @@ pub fn run(
 
     let records = pipeline.for_records();
     progress.phase("index", total);
-    let (indexed, names, decided) = index_all(pipeline, &records, sources, mode, &pool, progress)?;
+    let (indexed, names, decided, variants) =
+        index_all(pipeline, &records, sources, mode, &pool, progress)?;
     progress.phase("apply", total);
     let mut results = apply_all(
         pipeline,
@@ -317,6 +319,9 @@ pub fn run(
         .collect();
     let mut outcome = summarize(sources, results, inputs);
     outcome.summary.near_duplicates = near_report(&names, decided.clusters, &near_texts);
+    if let Some(stage) = pipeline.names() {
+        outcome.summary.names = variants.into_groups(sources, stage.given_first());
+    }
     if let Mode::Write { dir, reports: true } = mode {
         let path = dir.join("summary.json");
         write_summary(dir, &path, &outcome.summary).map_err(|source| RunError::Output {
@@ -335,7 +340,8 @@ pub fn run(
 }
 
 /// The index phase over every source, in input order: the keys go to the
-/// decide phase, which runs here too.
+/// decide phase, which runs here too, and the names mentioned to the names
+/// report.
 fn index_all<'a>(
     pipeline: &Pipeline,
     records: &Pipeline,
@@ -343,8 +349,9 @@ fn index_all<'a>(
     mode: &Mode,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
-) -> Result<(Vec<Indexed>, DocNames<'a>, Decided), RunError> {
+) -> Result<(Vec<Indexed>, DocNames<'a>, Decided, VariantTable), RunError> {
     let mut table = RunIndex::new(pipeline).map_err(RunError::Scratch)?;
+    let mut variants = VariantTable::default();
     let mut names = DocNames {
         sources,
         docs: Vec::new(),
@@ -364,6 +371,7 @@ fn index_all<'a>(
                 let keys = result.as_ref().map_or(&empty, |(keys, _)| keys);
                 let doc = table.push(keys);
                 names.docs.push((i as u32, 0));
+                variants.add(i as u32, 0, &keys.names);
                 indexed.push(match result {
                     Ok((_, content)) => Indexed::Text { doc, content },
                     Err(failure) => Indexed::Failed(failure),
@@ -381,6 +389,7 @@ fn index_all<'a>(
                 &mut |line, keys| {
                     table.push(keys);
                     names.docs.push((i as u32, line));
+                    variants.add(i as u32, line, &keys.names);
                 },
             );
             indexed.push(match result {
@@ -399,7 +408,7 @@ fn index_all<'a>(
                 .push(member.line);
         }
     }
-    Ok((indexed, names, decided))
+    Ok((indexed, names, decided, variants))
 }
 
 /// The clusters as `summary.json` shows them: documents by name, numbered

@@ -1,10 +1,11 @@
 //! Integration tests, one binary: snapshots per stage × fixture, the sample
-//! run, properties, the command line through the built binary, and
-//! `scour diff`.
+//! run, properties, the command line through the built binary,
+//! `scour diff` and the names report.
 
 mod cli;
 mod diff;
 mod dumps;
+mod names;
 mod near;
 mod properties;
 mod report;

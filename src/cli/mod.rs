@@ -4,10 +4,12 @@
 //!
 //! Exit codes: 0 clean, 1 changes needed (`check`) or some inputs failed
 //! (`run`), 2 usage, config or (for `check`) input error, 123 internal error.
-//! `diff` exits like `diff`: 0 equal, 1 different, 2 trouble.
+//! `diff` exits like `diff`: 0 equal, 1 different, 2 trouble. `names` exits
+//! 0, or 2 when some input could not be read.
 
 mod compare;
 mod discover;
+mod names;
 mod output;
 mod progress;
 
@@ -78,6 +80,14 @@ enum Command {
     /// by word), added or removed. Exit 0 when equal, 1 when different, 2 on
     /// an error.
     Diff(compare::DiffArgs),
+    /// Print aliases for the person names the inputs write more than one way.
+    ///
+    /// Variants differ in case, accents, full-width letters or word order
+    /// (`MOTEGI` / `Motegi`, `MOTEGI Toshimitsu` / `Toshimitsu Motegi`). Prints
+    /// `[stages.aliases]` lines to paste into pipeline.toml, each variant
+    /// mapped to a suggested form; writes nothing. Exit 0, or 2 when some
+    /// input could not be read.
+    Names(names::NamesArgs),
     /// List the rule names with what each does.
     Rules,
 }
@@ -145,6 +155,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_command(&cli.global, &args),
         Command::Check(args) => check_command(&cli.global, &args),
         Command::Diff(args) => compare::diff_command(&cli.global, &args),
+        Command::Names(args) => names::names_command(&cli.global, &args),
         Command::Rules => output::rules().map(|()| EXIT_CLEAN),
     };
     match result {

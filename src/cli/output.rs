@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use scour::diff;
-use scour::report::ErrorKind;
+use scour::report::{ErrorKind, ErrorRecord};
 use scour::rule::Rule;
 use scour::run::{RunOutcome, Status};
 
@@ -17,7 +17,7 @@ const HUNK: Style = AnsiColor::Cyan.on_default();
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
 
-fn plural(n: u64, one: &str, many: &str) -> String {
+pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -31,13 +31,13 @@ pub fn rules() -> anyhow::Result<()> {
 
 /// Bad inputs, one line each, `path:line: message`.
 pub fn errors(outcome: &RunOutcome) -> anyhow::Result<()> {
+    input_errors(&outcome.summary.errors)
+}
+
+/// The input errors among `records`, one line each, `path:line: message`.
+pub fn input_errors(records: &[ErrorRecord]) -> anyhow::Result<()> {
     let mut err = anstream::stderr().lock();
-    for record in outcome
-        .summary
-        .errors
-        .iter()
-        .filter(|r| r.kind == ErrorKind::Input)
-    {
+    for record in records.iter().filter(|r| r.kind == ErrorKind::Input) {
         match record.line {
             Some(line) => writeln!(
                 err,

@@ -21,6 +21,14 @@
 //! `COVID-19`), Roman numerals, and any capitals without a title or given
 //! name beside them (`WTO`, `UN Security Council`). Lines mostly in capitals
 //! (headlines) are left as they are.
+//!
+//! The same recognition also lists the names a document mentions, for the
+//! names report ([`NameNormalizer::mentions`]); the stage itself never
+//! reports anything.
+
+mod mentions;
+
+pub use mentions::{name_key, suggest_canonical, Mention};
 
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Range;
@@ -364,6 +372,14 @@ fn fold(text: &str) -> String {
     fold_with_map(text).0
 }
 
+/// The blocks this stage reads and rewrites: prose, never code.
+fn is_prose(kind: BlockKind) -> bool {
+    matches!(
+        kind,
+        BlockKind::Paragraph | BlockKind::Heading | BlockKind::ListItem
+    )
+}
+
 /// Rewrites person names per the names config.
 #[derive(Debug, Clone)]
 pub struct NameNormalizer {
@@ -371,6 +387,9 @@ pub struct NameNormalizer {
     given_first: bool,
     keep_upper: HashSet<String>,
     titles: Vec<String>,
+    /// Finds any of `titles` in one pass: a line without a title and
+    /// without two capitals in a row mentions no name.
+    title_finder: AhoCorasick,
     aliases: Option<(AhoCorasick, Vec<String>)>,
 }
 
@@ -393,24 +412,42 @@ impl NameNormalizer {
         });
         let mut titles: Vec<String> = TITLES.iter().map(|t| (*t).to_owned()).collect();
         titles.extend(config.titles.iter().cloned());
+        let title_finder = AhoCorasick::new(&titles).expect("titles are plain strings");
         NameNormalizer {
             capitals: config.capitals == Capitals::Title,
             given_first: config.order == NameOrder::GivenFirst,
             keep_upper: config.keep_upper.iter().cloned().collect(),
             titles,
+            title_finder,
             aliases,
         }
     }
 
-    pub fn apply(&self, doc: &mut Document<'_>) {
-        let eligible = |kind: BlockKind| {
-            matches!(
-                kind,
-                BlockKind::Paragraph | BlockKind::Heading | BlockKind::ListItem
-            )
-        };
+    /// Whether `order = "given-first"`.
+    pub fn given_first(&self) -> bool {
+        self.given_first
+    }
+
+    /// Whether the config has an alias table.
+    pub fn has_aliases(&self) -> bool {
+        self.aliases.is_some()
+    }
+
+    /// `text` as the alias table alone rewrites it (`Ebrard Casaubon` →
+    /// `Ebrard Casaubón`); unchanged without aliases.
+    pub fn apply_aliases<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut text = std::borrow::Cow::Borrowed(text);
         if let Some((matcher, canonicals)) = &self.aliases {
-            for block in doc.blocks.iter_mut().filter(|b| eligible(b.kind)) {
+            rewrite(&mut text, Rule::NamesAlias, 1, &mut Vec::new(), |t, e| {
+                alias_edits(t, matcher, canonicals, e);
+            });
+        }
+        text
+    }
+
+    pub fn apply(&self, doc: &mut Document<'_>) {
+        if let Some((matcher, canonicals)) = &self.aliases {
+            for block in doc.blocks.iter_mut().filter(|b| is_prose(b.kind)) {
                 rewrite(
                     &mut block.text,
                     Rule::NamesAlias,
@@ -426,14 +463,14 @@ impl NameNormalizer {
             return;
         }
         let mut surnames = BTreeSet::new();
-        for block in doc.blocks.iter().filter(|b| eligible(b.kind)) {
+        for block in doc.blocks.iter().filter(|b| is_prose(b.kind)) {
             self.find_surnames(&block.text, &mut surnames);
         }
         if surnames.is_empty() {
             return;
         }
         // Only blocks that hold one of the (few) surnames can change.
-        for block in doc.blocks.iter_mut().filter(|b| eligible(b.kind)) {
+        for block in doc.blocks.iter_mut().filter(|b| is_prose(b.kind)) {
             if !surnames.iter().any(|s| block.text.contains(s.as_str())) {
                 continue;
             }
@@ -536,30 +573,8 @@ impl NameNormalizer {
                 if w.shape != Shape::Upper || self.is_acronym(&text[w.range.clone()]) {
                     continue;
                 }
-                let word = &text[w.range.clone()];
-                let is_given = |k: usize| {
-                    ws.get(k).is_some_and(|g| {
-                        g.shape == Shape::Capitalized
-                            && !NOT_GIVEN_NAMES.contains(&&text[g.range.clone()])
-                    })
-                };
-                let ends_name = |k: usize| ws.get(k).is_none_or(|n| n.shape != Shape::Capitalized);
-                let determiner = i > 0
-                    && matches!(
-                        &text[ws[i - 1].range.clone()],
-                        "the" | "The" | "a" | "A" | "an" | "An"
-                    );
-                let given_after = is_given(i + 1)
-                    && spaced(w, &ws[i + 1])
-                    && (ends_name(i + 2) || !spaced(&ws[i + 1], &ws[i + 2]));
-                let given_before = i > 0
-                    && is_given(i - 1)
-                    && spaced(&ws[i - 1], w)
-                    && (i < 2
-                        || ws[i - 2].shape != Shape::Capitalized
-                        || !spaced(&ws[i - 2], &ws[i - 1]));
-                if !determiner && (given_after || given_before) {
-                    found.insert(word.to_owned());
+                if given_name_beside(text, ws, i).is_some() {
+                    found.insert(text[w.range.clone()].to_owned());
                 }
             }
         }
@@ -640,6 +655,52 @@ impl NameNormalizer {
             }
         }
     }
+}
+
+/// Which side of the word in capitals `ws[i]` a given name stands on
+/// (`MOTEGI Toshimitsu`, `Toshimitsu MOTEGI`), if one does: a capitalised
+/// word that is no institution (`UN Security`), one space away, and not
+/// itself next to another capitalised word; nothing after a determiner
+/// (`the NASA Administrator`).
+fn given_name_beside(text: &str, ws: &[Word], i: usize) -> Option<Beside> {
+    let spaced = |a: &Word, b: &Word| &text[a.range.end..b.range.start] == " ";
+    let is_given = |k: usize| {
+        ws.get(k).is_some_and(|g| {
+            g.shape == Shape::Capitalized && !NOT_GIVEN_NAMES.contains(&&text[g.range.clone()])
+        })
+    };
+    let ends_name = |k: usize| ws.get(k).is_none_or(|n| n.shape != Shape::Capitalized);
+    let determiner = i > 0
+        && matches!(
+            &text[ws[i - 1].range.clone()],
+            "the" | "The" | "a" | "A" | "an" | "An"
+        );
+    if determiner {
+        return None;
+    }
+    let w = &ws[i];
+    let given_after = is_given(i + 1)
+        && spaced(w, &ws[i + 1])
+        && (ends_name(i + 2) || !spaced(&ws[i + 1], &ws[i + 2]));
+    let given_before = i > 0
+        && is_given(i - 1)
+        && spaced(&ws[i - 1], w)
+        && (i < 2 || ws[i - 2].shape != Shape::Capitalized || !spaced(&ws[i - 2], &ws[i - 1]));
+    if given_after {
+        Some(Beside::After)
+    } else if given_before {
+        Some(Beside::Before)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Beside {
+    /// `MOTEGI Toshimitsu`.
+    After,
+    /// `Toshimitsu MOTEGI`.
+    Before,
 }
 
 /// The words of each line, and whether the line is mostly capitals (a
