@@ -3,7 +3,7 @@
 //! Totals and changes by rule first, then each changed document with every
 //! change labelled by its rule and its words highlighted, the dropped
 //! blocks with a link to the kept copy, near-duplicate clusters side by
-//! side, and the errors. A small inline script filters by rule and by
+//! side, the names written more than one way, and the errors. A small inline script filters by rule and by
 //! document and pages through documents 50 at a time; without it the page
 //! still shows everything. No request leaves the page: a
 //! Content-Security-Policy allows only the page's own style and script,
@@ -113,6 +113,7 @@ pub fn page(outcome: &RunOutcome) -> String {
     let anchors = documents(&outcome.documents, &mut body);
     dropped(summary, &anchors, &mut body);
     near(summary, &mut body);
+    names(summary, &mut body);
     errors(summary, &mut body);
 
     let nonce = nonce(&body);
@@ -386,6 +387,46 @@ fn near(summary: &Summary, out: &mut String) {
         );
     }
     out.push_str("</section>\n");
+}
+
+/// Name variants that fold to one name, with the suggested form: what
+/// `scour names` turns into an alias table.
+fn names(summary: &Summary, out: &mut String) {
+    out.push_str("<section id=\"names\">\n<h2>Names written more than one way</h2>\n");
+    if summary.names.is_empty() {
+        out.push_str("<p class=\"note\">Every name is written one way.</p>\n</section>\n");
+        return;
+    }
+    out.push_str(
+        "<p class=\"note\"><code>scour names</code> prints these as an <code>[stages.aliases]</code> \
+         table to paste into pipeline.toml.</p>\n<table class=\"changes\">\n\
+         <tr><th>suggested form</th><th>written as</th><th>mentions</th><th>documents</th></tr>\n",
+    );
+    for group in summary.names.iter().take(MAX_ROWS) {
+        for (i, variant) in group.variants.iter().enumerate() {
+            out.push_str("<tr><td>");
+            if i == 0 {
+                let _ = write!(out, "<strong>{}</strong>", escaped(&group.canonical));
+            }
+            let _ = write!(
+                out,
+                "</td><td>{}</td><td>{}</td><td>{}",
+                escaped(&variant.form),
+                variant.count,
+                variant.documents
+            );
+            if !variant.docs.is_empty() {
+                out.push_str(" <span class=\"note\">");
+                escape(&variant.docs.join(", "), out);
+                if variant.documents > variant.docs.len() as u64 {
+                    out.push_str(", …");
+                }
+                out.push_str("</span>");
+            }
+            out.push_str("</td></tr>\n");
+        }
+    }
+    out.push_str("</table>\n</section>\n");
 }
 
 fn errors(summary: &Summary, out: &mut String) {

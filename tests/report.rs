@@ -31,7 +31,7 @@ fn run_report(dir: &Path) -> (PathBuf, String) {
     write(
         dir,
         "in/a-release.txt",
-        &format!("Minister MOTEGI said “yes” .\n\n{LONG}\n\n{LONG}\n"),
+        &format!("Minister MOTEGI said “yes” .\n\n{LONG}\n\n{LONG}\n\nMinister Motegi left.\n"),
     );
     // The markup paragraph twice: its copy is dropped, so the page quotes it.
     let hostile = "Markup <script>document.body.setAttribute('data-pwned','1')</script> and \
@@ -81,6 +81,8 @@ fn the_page_holds_totals_changes_drops_and_clusters_all_escaped() {
         html.contains("in/c-near.txt:1 · <span class=\"sim\">similarity 0.8"),
         "{html}"
     );
+    // Names written two ways, with the suggested form.
+    assert!(html.contains("<tr><td><strong>Motegi</strong></td><td>"), "{html}");
     // Document markup is text: exactly one script element, ours.
     assert_eq!(html.matches("<script").count(), 1);
     assert!(html.contains(
