@@ -1,23 +1,8 @@
 //! The command line through the built binary: exit codes, messages, files.
 
-use std::path::Path;
-
+use crate::common::{scour, write};
 use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn scour(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scour").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
 
 const DIRTY: &str = "Minister MOTEGI said “yes” .\n\n\nThe end.\n";
 const CLEAN: &str = "Minister Motegi said \"yes\".\n\nThe end.\n";

@@ -4,25 +4,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::common::{scour, write};
 use crate::sample::tree;
-
-fn scour(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scour").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
 
 /// Runs `scour diff` with `args` in `dir`, expects exit `code`, returns stdout.
 fn diff(dir: &Path, args: &[&str], code: i32) -> String {

@@ -3,6 +3,7 @@
 //! `scour diff` and the names report.
 
 mod cli;
+mod common;
 mod diff;
 mod dumps;
 mod names;

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use scour::config::Config;
 use scour::input::{discover, Filter};
@@ -14,21 +13,8 @@ use scour::report::NameGroup;
 use scour::run::NoProgress;
 use scour::variants::collect;
 
+use crate::common::{scour, write};
 use crate::sample::run_into;
-
-fn scour(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scour").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
 
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,19 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use assert_cmd::Command;
-
-fn scour(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("scour").unwrap();
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use crate::common::{scour, write};
 
 /// A paragraph long enough to pair as a near duplicate.
 const LONG: &str = "The two ministers agreed to continue working together within the regional \
@@ -31,7 +19,7 @@ fn run_report(dir: &Path) -> (PathBuf, String) {
     write(
         dir,
         "in/a-release.txt",
-        &format!("Minister MOTEGI said “yes” .\n\n{LONG}\n\n{LONG}\n\nMinister Motegi left.\n"),
+        format!("Minister MOTEGI said “yes” .\n\n{LONG}\n\n{LONG}\n\nMinister Motegi left.\n"),
     );
     // The markup paragraph twice: its copy is dropped, so the page quotes it.
     let hostile = "Markup <script>document.body.setAttribute('data-pwned','1')</script> and \
@@ -40,12 +28,12 @@ fn run_report(dir: &Path) -> (PathBuf, String) {
     write(
         dir,
         "in/b-hostile.txt",
-        &format!("{hostile}\n\n{hostile}\n\nA “quoted” paragraph that is long enough .\n"),
+        format!("{hostile}\n\n{hostile}\n\nA “quoted” paragraph that is long enough .\n"),
     );
     write(
         dir,
         "in/c-near.txt",
-        &format!("{}\n", LONG.replace("end of the year", "end of the summer")),
+        format!("{}\n", LONG.replace("end of the year", "end of the summer")),
     );
     write(dir, "in/d-clean.txt", "Already clean.\n");
     scour(dir)
@@ -82,7 +70,10 @@ fn the_page_holds_totals_changes_drops_and_clusters_all_escaped() {
         "{html}"
     );
     // Names written two ways, with the suggested form.
-    assert!(html.contains("<tr><td><strong>Motegi</strong></td><td>"), "{html}");
+    assert!(
+        html.contains("<tr><td><strong>Motegi</strong></td><td>"),
+        "{html}"
+    );
     // Document markup is text: exactly one script element, ours.
     assert_eq!(html.matches("<script").count(), 1);
     assert!(html.contains(

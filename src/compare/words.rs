@@ -77,20 +77,8 @@ pub fn similarity(old: &str, new: &str) -> Similarity {
 /// The most [`similarity`] could find: the words both texts hold, counted
 /// as multisets, ignoring order. Cheap, and enough to rule most pairs out.
 pub fn similarity_bound(old: &WordBag, new: &WordBag) -> Similarity {
-    let (mut i, mut j, mut shared) = (0, 0, 0);
-    while i < old.0.len() && j < new.0.len() {
-        match old.0[i].cmp(&new.0[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
     Similarity {
-        shared,
+        shared: crate::stages::near::shared_at_least(&old.0, &new.0, 0).unwrap_or_default(),
         total: old.0.len() + new.0.len(),
     }
 }

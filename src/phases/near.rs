@@ -26,7 +26,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
-use crate::stages::near::{similarity, DocSketch, NearDedup, DOCUMENT_ONLY};
+use crate::stages::near::{shared_at_least, similarity, DocSketch, NearDedup, DOCUMENT_ONLY};
 
 /// The most earlier bucket-mates a block is compared with in one band.
 pub const BUCKET_CAP: usize = 32;
@@ -307,21 +307,7 @@ fn at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     }
     // shared / (|a| + |b| - shared) >= t  ⇔  shared >= t (|a| + |b|) / (1 + t)
     let needed = (threshold * (a.len() + b.len()) as f64 / (1.0 + threshold)).ceil() as usize;
-    let (mut i, mut j, mut shared) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        if shared + (a.len() - i).min(b.len() - j) < needed {
-            return None;
-        }
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
+    let shared = shared_at_least(a, b, needed)?;
     let jaccard = similarity((shared, a.len() + b.len() - shared));
     (jaccard >= threshold).then_some(jaccard)
 }

@@ -426,8 +426,19 @@ fn ascii_words(bytes: &[u8], words: &mut Vec<u64>) {
 /// The Jaccard similarity of two sorted sets without repeats, as
 /// (shared, union); an empty pair counts as 0 shared of 0.
 pub fn overlap(a: &[u32], b: &[u32]) -> (usize, usize) {
+    let shared = shared_at_least(a, b, 0).unwrap_or_default();
+    (shared, a.len() + b.len() - shared)
+}
+
+/// How many elements two sorted slices share (as multisets), or `None` as
+/// soon as fewer than `needed` can still be shared: one merge for every
+/// caller that counts shared words or 3-grams.
+pub fn shared_at_least<T: Ord>(a: &[T], b: &[T], needed: usize) -> Option<usize> {
     let (mut i, mut j, mut shared) = (0, 0, 0);
     while i < a.len() && j < b.len() {
+        if shared + (a.len() - i).min(b.len() - j) < needed {
+            return None;
+        }
         match a[i].cmp(&b[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
@@ -438,7 +449,7 @@ pub fn overlap(a: &[u32], b: &[u32]) -> (usize, usize) {
             }
         }
     }
-    (shared, a.len() + b.len() - shared)
+    (shared >= needed).then_some(shared)
 }
 
 /// `shared / union` as a number; 0 for two empty sets.
