@@ -58,6 +58,9 @@ pub struct Pipeline {
     segmenter: Option<Segmenter>,
     text_stages: Vec<TextStage>,
     dedup: Option<Deduplicator>,
+    /// Whether the index phase collects name mentions for the names
+    /// report; a run that writes no report skips the work.
+    collect_names: bool,
 }
 
 impl Pipeline {
@@ -82,7 +85,15 @@ impl Pipeline {
             segmenter,
             text_stages,
             dedup,
+            collect_names: true,
         }
+    }
+
+    /// This pipeline, collecting name mentions in the index phase or not.
+    #[must_use]
+    pub fn collecting_names(mut self, collect: bool) -> Pipeline {
+        self.collect_names = collect;
+        self
     }
 
     /// This pipeline for the text of JSONL records: the same stages, but a
@@ -153,7 +164,7 @@ impl Pipeline {
             _ => self.text_stages.len(),
         };
         let mut names = Vec::new();
-        let doc = self.run_stages(text, stages, Some(&mut names));
+        let doc = self.run_stages(text, stages, self.collect_names.then_some(&mut names));
         let keys = self.keys(&doc);
         let sketch = self.sketch(&doc, &keys);
         DocKeys {

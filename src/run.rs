@@ -296,6 +296,10 @@ pub fn run(
         .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
         .sum();
 
+    // The names report is part of summary.json and the check output; a run
+    // that writes neither skips collecting it.
+    let reporting = matches!(mode, Mode::Write { reports: true, .. } | Mode::Check);
+    let pipeline = &pipeline.clone().collecting_names(reporting);
     let records = pipeline.for_records();
     progress.phase("index", total);
     let (indexed, names, decided, variants) =

@@ -312,6 +312,45 @@ fn at_least(a: &[u32], b: &[u32], threshold: f64) -> Option<f64> {
     (jaccard >= threshold).then_some(jaccard)
 }
 
+/// The leaders of each bucket, in position order, at most [`BUCKET_CAP`]:
+/// most buckets hold one, so the first is kept in a flat array and only
+/// the rest in a map (millions of buckets must not mean millions of
+/// vectors).
+#[derive(Default)]
+struct BucketLeaders {
+    first: Vec<u32>,
+    more: std::collections::HashMap<u32, Vec<u32>>,
+}
+
+impl BucketLeaders {
+    const NONE: u32 = u32::MAX;
+
+    fn extend_into(&self, bucket: u32, out: &mut Vec<u32>) {
+        match self.first.get(bucket as usize) {
+            Some(&first) if first != Self::NONE => out.push(first),
+            _ => return,
+        }
+        if let Some(more) = self.more.get(&bucket) {
+            out.extend_from_slice(more);
+        }
+    }
+
+    fn add(&mut self, bucket: u32, position: u32) {
+        let at = bucket as usize;
+        if self.first.len() <= at {
+            self.first.resize(at + 1, Self::NONE);
+        }
+        if self.first[at] == Self::NONE {
+            self.first[at] = position;
+            return;
+        }
+        let more = self.more.entry(bucket).or_default();
+        if more.len() + 1 < BUCKET_CAP {
+            more.push(position);
+        }
+    }
+}
+
 /// Leader sets kept in memory for comparisons; past this many the cache
 /// starts over (leaders of one family are compared again and again, so a
 /// small cache saves nearly every read).
@@ -332,8 +371,7 @@ fn cluster(
     for reader in &mut readers {
         io::Seek::seek(reader, io::SeekFrom::Start(0))?;
     }
-    // Leaders per bucket number, in position order.
-    let mut leaders: Vec<Vec<u32>> = Vec::new();
+    let mut leaders = BucketLeaders::default();
     // Per position: the cluster it leads, if any.
     let mut leads = vec![NONE; active.len()];
     let mut clusters: Vec<Members> = Vec::new();
@@ -354,9 +392,7 @@ fn cluster(
         }
         candidates.clear();
         for &bucket in &mine {
-            if let Some(list) = leaders.get(bucket as usize) {
-                candidates.extend_from_slice(list);
-            }
+            leaders.extend_into(bucket, &mut candidates);
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -394,13 +430,7 @@ fn cluster(
         }
         if !joined {
             for &bucket in &mine {
-                let bucket = bucket as usize;
-                if leaders.len() <= bucket {
-                    leaders.resize_with(bucket + 1, Vec::new);
-                }
-                if leaders[bucket].len() < BUCKET_CAP {
-                    leaders[bucket].push(position);
-                }
+                leaders.add(bucket, position);
             }
         }
     }
