@@ -296,10 +296,7 @@ pub fn run(
         .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
         .sum();
 
-    // The names report is part of summary.json and the check output; a run
-    // that writes neither skips collecting it.
-    let reporting = matches!(mode, Mode::Write { reports: true, .. } | Mode::Check);
-    let pipeline = &pipeline.clone().collecting_names(reporting);
+    let pipeline = &pipeline.clone().collecting_names(reporting(mode));
     let records = pipeline.for_records();
     progress.phase("index", total);
     let (indexed, names, decided, variants) =
@@ -316,13 +313,13 @@ pub fn run(
         &pool,
         progress,
     );
-    let near_texts: HashMap<(u32, u32), String> = results
+    let mut near_texts: HashMap<(u32, u32), String> = results
         .iter_mut()
         .flat_map(|r| std::mem::take(&mut r.near_texts))
         .map(|(doc, line, text)| ((doc, line), text))
         .collect();
     let mut outcome = summarize(sources, results, inputs);
-    outcome.summary.near_duplicates = near_report(&names, decided.clusters, &near_texts);
+    outcome.summary.near_duplicates = near_report(&names, decided.clusters, &mut near_texts);
     if let Some(stage) = pipeline.names() {
         outcome.summary.names = variants.into_groups(sources, stage.given_first());
     }
@@ -341,6 +338,13 @@ pub fn run(
         )?;
     }
     Ok(outcome)
+}
+
+/// Whether the run reports (summary.json, report.html, or the check
+/// output): the names report and near-duplicate member texts are gathered
+/// only then, since on a large dump they cost time and memory.
+fn reporting(mode: &Mode) -> bool {
+    matches!(mode, Mode::Write { reports: true, .. } | Mode::Check)
 }
 
 /// The index phase over every source, in input order: the keys go to the
@@ -403,7 +407,14 @@ fn index_all<'a>(
         }
     }
     let decided = table.decide(pipeline).map_err(RunError::Scratch)?;
-    for cluster in &decided.clusters {
+    // Member texts only serve a report; a dump with many clusters would
+    // otherwise hold them all for nothing.
+    let quoted = if reporting(mode) {
+        &decided.clusters[..]
+    } else {
+        &[]
+    };
+    for cluster in quoted {
         for member in &cluster.members {
             names
                 .near_lines
@@ -420,7 +431,7 @@ fn index_all<'a>(
 fn near_report(
     names: &DocNames<'_>,
     clusters: Vec<NearCluster>,
-    texts: &HashMap<(u32, u32), String>,
+    texts: &mut HashMap<(u32, u32), String>,
 ) -> Vec<NearClusterRecord> {
     clusters
         .into_iter()
@@ -436,7 +447,8 @@ fn near_report(
                     doc: names.name(m.doc),
                     line: m.line,
                     similarity: (m.similarity * 1e4).round() / 1e4,
-                    text: texts.get(&(m.doc, m.line)).cloned().unwrap_or_default(),
+                    // Each member is in one cluster: its text moves, once.
+                    text: texts.remove(&(m.doc, m.line)).unwrap_or_default(),
                 })
                 .collect(),
         })

@@ -351,10 +351,11 @@ impl BucketLeaders {
     }
 }
 
-/// Leader sets kept in memory for comparisons; past this many the cache
-/// starts over (leaders of one family are compared again and again, so a
-/// small cache saves nearly every read).
-const CACHED_SETS: usize = 1 << 16;
+/// 3-gram hashes of leader sets kept in memory for comparisons (16 MiB);
+/// past this the cache starts over. Leaders of one family are compared
+/// again and again, so a small cache saves nearly every read, and a bound
+/// in elements, not sets, keeps large document sets from filling memory.
+const CACHED_ELEMENTS: usize = 1 << 22;
 
 fn cluster(
     buckets: &[File],
@@ -364,6 +365,7 @@ fn cluster(
 ) -> io::Result<Vec<Members>> {
     const NONE: u32 = u32::MAX;
     let mut cache: std::collections::HashMap<u32, Vec<u32>> = std::collections::HashMap::new();
+    let mut cached = 0usize;
     let mut readers: Vec<io::BufReader<&File>> = buckets
         .iter()
         .map(|file| io::BufReader::with_capacity(1 << 16, file))
@@ -404,10 +406,13 @@ fn cluster(
                 own = Some(read_set(position)?);
             }
             if !cache.contains_key(&leader) {
-                if cache.len() >= CACHED_SETS {
+                let set = read_set(leader)?;
+                if cached + set.len() > CACHED_ELEMENTS {
                     cache.clear();
+                    cached = 0;
                 }
-                cache.insert(leader, read_set(leader)?);
+                cached += set.len();
+                cache.insert(leader, set);
             }
             let Some(s) = at_least(
                 &cache[&leader],
