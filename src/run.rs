@@ -25,7 +25,7 @@ use crate::dump;
 use crate::formats::Format;
 use crate::input::{Inputs, Source};
 use crate::phases::apply::{apply_document, Applied, ApplyError, DedupBlock};
-use crate::phases::decide::{Decided, NearCluster};
+use crate::phases::decide::{Decided, DecisionTable, NearCluster};
 use crate::phases::index::{content_hash, index_document, RunIndex};
 use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::{
@@ -198,7 +198,8 @@ impl FileResult {
         if let Some(lines) = names.near_lines.get(&doc) {
             let original: Vec<&str> = applied.original.split('\n').collect();
             for &line in lines {
-                let text = original.get(line as usize - 1).copied().unwrap_or_default();
+                let at = (line as usize).saturating_sub(1);
+                let text = original.get(at).copied().unwrap_or_default();
                 self.near_texts.push((doc, line, preview(text.trim(), 200)));
             }
         }
@@ -463,7 +464,7 @@ fn apply_all(
     sources: &[Source],
     indexed: Vec<Indexed>,
     names: &DocNames<'_>,
-    decisions: &crate::phases::decide::DecisionTable,
+    decisions: &DecisionTable,
     mode: &Mode,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,

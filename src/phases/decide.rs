@@ -202,7 +202,7 @@ pub fn decide(
     // Per document, the document it is dropped as a copy of (NONE: kept).
     let mut copy_of = Vec::new();
     if let (Some(near), Some(level)) = (near, levels.and_then(|n| n.document)) {
-        let found = near.document_clusters(level.threshold, |_| true)?;
+        let found = near.document_clusters(level.threshold)?;
         if level.policy == NearPolicy::Drop {
             copy_of = vec![NONE; table.len()];
             for members in &found {
@@ -234,7 +234,7 @@ pub fn decide(
             .map(|&entry| {
                 entry != DOCUMENT_ONLY && {
                     let (doc, _) = table.entry(entry);
-                    first[entry as usize] && copy_of.get(doc as usize).is_none_or(|&c| c == NONE)
+                    first[entry as usize] && copy_source(&copy_of, doc as usize).is_none()
                 }
             })
             .collect();
@@ -250,7 +250,7 @@ pub fn decide(
                 action: level.policy,
                 members: Vec::with_capacity(members.len()),
             };
-            for &(position, similarity) in members {
+            for (i, &(position, similarity)) in members.iter().enumerate() {
                 let entry = near.entries()[position as usize];
                 let (doc, keyed) = table.entry(entry);
                 cluster.members.push(NearMember {
@@ -258,14 +258,10 @@ pub fn decide(
                     line: keyed.line,
                     similarity,
                 });
-            }
-            if level.policy == NearPolicy::Drop {
-                for &(position, similarity) in &members[1..] {
-                    let entry = near.entries()[position as usize];
-                    let member = table.entry(entry);
-                    let cluster = clusters.len() - start;
-                    dropped.insert(member.1.key, (cluster, similarity, leader_doc, leader.line));
-                    overrides.push((entry, near_drop(member, leader_doc, leader.line)));
+                if i > 0 && level.policy == NearPolicy::Drop {
+                    let index = clusters.len() - start;
+                    dropped.insert(keyed.key, (index, similarity, leader_doc, leader.line));
+                    overrides.push((entry, near_drop((doc, keyed), leader_doc, leader.line)));
                 }
             }
             clusters.push(cluster);
@@ -289,6 +285,12 @@ pub fn decide(
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The document that `doc` was dropped as a near copy of, if it was
+/// (`copy_of` is empty when no document is dropped).
+fn copy_source(copy_of: &[u32], doc: usize) -> Option<u32> {
+    copy_of.get(doc).copied().filter(|&c| c != NONE)
+}
 
 /// The decision that drops `keyed` of document `doc` as a near duplicate
 /// of the block at `kept_line` of `kept_doc`.
@@ -320,7 +322,7 @@ fn drop_copies_of_dropped(
     overrides: &mut Vec<(u32, Decision)>,
 ) {
     for doc in 0..table.len() {
-        if copy_of.get(doc).is_some_and(|&c| c != NONE) {
+        if copy_source(copy_of, doc).is_some() {
             continue;
         }
         let base = table.starts[doc];
@@ -402,7 +404,7 @@ fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTa
         out.starts.push(out.decisions.len());
         local.clear();
         let doc_id = doc as u32;
-        if let Some(&kept_doc) = copy_of.get(doc).filter(|&&c| c != NONE) {
+        if let Some(kept_doc) = copy_source(copy_of, doc) {
             out.decisions.push(Decision {
                 block: 0,
                 line: 1,

@@ -228,14 +228,10 @@ impl NearIndex {
         cluster(&buckets, active, threshold, |block| self.block_set(block))
     }
 
-    /// Clusters of documents (as document numbers); only documents with
-    /// `active(doc)` take part.
-    pub fn document_clusters(
-        &self,
-        threshold: f64,
-        active: impl Fn(u32) -> bool,
-    ) -> io::Result<Vec<Members>> {
-        let banded: Vec<bool> = self.banded_docs.iter().map(|&d| active(d)).collect();
+    /// Clusters of documents (as document numbers); every document with
+    /// words takes part.
+    pub fn document_clusters(&self, threshold: f64) -> io::Result<Vec<Members>> {
+        let banded = vec![true; self.banded_docs.len()];
         let buckets = bucket_files(&self.doc_bands, &banded)?;
         let clusters = cluster(&buckets, &banded, threshold, |position| {
             self.doc_set(self.banded_docs[position as usize])
