@@ -23,7 +23,7 @@
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::config::{DedupConfig, Policy};
 use crate::document::{Block, BlockKind};
@@ -97,6 +97,40 @@ impl KeyWriter {
         }
     }
 
+    /// Case-folds `c` (after NFKC) into the key.
+    fn fold(&mut self, c: char) {
+        match c {
+            'ß' | 'ẞ' => {
+                self.push('s');
+                self.push('s');
+            }
+            'ς' => self.push('σ'),
+            c if c.is_ascii() => self.push_ascii(c.to_ascii_lowercase() as u8),
+            c => c.to_lowercase().for_each(|l| self.push(l)),
+        }
+    }
+
+    /// [`push`](Self::push) for an ASCII byte.
+    fn push_ascii(&mut self, b: u8) {
+        // The ASCII characters `char::is_whitespace` accepts.
+        if matches!(b, b' ' | b'\t'..=b'\r') {
+            self.pending_space = self.started;
+            return;
+        }
+        if self.len + 2 > self.buf.len() {
+            self.hasher.update(&self.buf[..self.len]);
+            self.len = 0;
+        }
+        if self.pending_space {
+            self.pending_space = false;
+            self.buf[self.len] = b' ';
+            self.len += 1;
+        }
+        self.started = true;
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
     fn push(&mut self, c: char) {
         if c.is_whitespace() {
             self.pending_space = self.started;
@@ -138,15 +172,25 @@ pub fn block_key(text: &str) -> BlockKey {
 
 fn unicode_key(text: &str) -> BlockKey {
     let mut writer = KeyWriter::new();
-    for c in text.nfkc() {
-        match c {
-            'ß' | 'ẞ' => {
-                writer.push('s');
-                writer.push('s');
+    // Most text with a curly quote or an accent is already NFKC (the quick
+    // check says so without normalizing): fold it as it is, ASCII bytes
+    // without decoding a `char`.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                writer.push_ascii(b.to_ascii_lowercase());
+                i += 1;
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                writer.fold(c);
+                i += c.len_utf8();
             }
-            'ς' => writer.push('σ'),
-            c => c.to_lowercase().for_each(|l| writer.push(l)),
         }
+    } else {
+        text.nfkc().for_each(|c| writer.fold(c));
     }
     writer.finish()
 }
@@ -222,6 +266,20 @@ mod tests {
         #[test]
         fn ascii_fast_path_matches_the_unicode_path(text in "[ -~\t\n\x0b\x0c\r]{0,5000}") {
             proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
+        }
+
+        #[test]
+        fn quick_check_path_matches_full_normalization(text in "\\PC{0,300}") {
+            let mut writer = KeyWriter::new();
+            text.nfkc().for_each(|c| writer.fold(c));
+            proptest::prop_assert_eq!(unicode_key(&text), writer.finish());
+        }
+
+        #[test]
+        fn quick_check_path_matches_on_prose(text in "[a-zA-Z .\u{201c}\u{201d}\u{e9}\u{301}ßẞςΣ\u{a0}\u{2003}\u{130}]{0,200}") {
+            let mut writer = KeyWriter::new();
+            text.nfkc().for_each(|c| writer.fold(c));
+            proptest::prop_assert_eq!(unicode_key(&text), writer.finish());
         }
 
         #[test]
