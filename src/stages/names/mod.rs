@@ -193,7 +193,7 @@ fn has_capitals_run(text: &str) -> bool {
         if pair {
             return true;
         }
-        non_ascii |= first.iter().fold(false, |high, &b| high | (b >= 0x80));
+        non_ascii |= !first.is_ascii();
         at = end;
     }
     non_ascii |= bytes.last().is_some_and(|&b| b >= 0x80);
