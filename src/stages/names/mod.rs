@@ -446,6 +446,10 @@ pub struct NameNormalizer {
     given_first: bool,
     keep_upper: HashSet<String>,
     titles: Vec<String>,
+    /// The titles without a space, for [`after_title`](Self::after_title)'s
+    /// lookups, and the others (from a config), tried one by one.
+    spaceless_titles: HashSet<String>,
+    other_titles: Vec<String>,
     /// Finds any of `titles` in one pass: a line without a title and
     /// without two capitals in a row mentions no name.
     title_finder: AhoCorasick,
@@ -472,11 +476,18 @@ impl NameNormalizer {
         let mut titles: Vec<String> = TITLES.iter().map(|t| (*t).to_owned()).collect();
         titles.extend(config.titles.iter().cloned());
         let title_finder = AhoCorasick::new(&titles).expect("titles are plain strings");
+        let (spaceless, other_titles): (Vec<String>, Vec<String>) = titles
+            .iter()
+            .cloned()
+            .partition(|t| !t.is_empty() && !t.contains(' '));
+        let spaceless_titles = spaceless.into_iter().collect();
         NameNormalizer {
             capitals: config.capitals == Capitals::Title,
             given_first: config.order == NameOrder::GivenFirst,
             keep_upper: config.keep_upper.iter().cloned().collect(),
             titles,
+            spaceless_titles,
+            other_titles,
             title_finder,
             aliases,
         }
@@ -577,13 +588,25 @@ impl NameNormalizer {
         if before.len() == word_start || word_start - before.len() > 1 {
             return false;
         }
-        self.titles.iter().any(|title| {
-            before.strip_suffix(title.as_str()).is_some_and(|head| {
-                head.chars()
-                    .next_back()
-                    .is_none_or(|c| !is_word_char(c) && c != '-')
+        // A title ends `before`, where the text starts or after a character
+        // that is neither part of a word nor `-`. One without a space lies
+        // in the last space-free run, so only that run's few such suffixes
+        // are looked up, not every title.
+        let run = &before[before.rfind(' ').map_or(0, |i| i + 1)..];
+        let starts = std::iter::once(0).chain(
+            run.char_indices()
+                .filter(|&(_, c)| !is_word_char(c) && c != '-')
+                .map(|(i, c)| i + c.len_utf8()),
+        );
+        let mut suffixes = starts.map(|start| &run[start..]);
+        suffixes.any(|suffix| self.spaceless_titles.contains(suffix))
+            || self.other_titles.iter().any(|title| {
+                before.strip_suffix(title.as_str()).is_some_and(|head| {
+                    head.chars()
+                        .next_back()
+                        .is_none_or(|c| !is_word_char(c) && c != '-')
+                })
             })
-        })
     }
 
     /// Surnames in capitals this text vouches for: after a title (with given
@@ -1033,6 +1056,21 @@ mod tests {
         words.iter().map(|w| (w.range.clone(), w.shape)).collect()
     }
 
+    /// [`NameNormalizer::after_title`] as it was: every title tried in turn.
+    fn reference_after_title(names: &NameNormalizer, text: &str, word_start: usize) -> bool {
+        let before = text[..word_start].trim_end_matches(' ');
+        if before.len() == word_start || word_start - before.len() > 1 {
+            return false;
+        }
+        names.titles.iter().any(|title| {
+            before.strip_suffix(title.as_str()).is_some_and(|head| {
+                head.chars()
+                    .next_back()
+                    .is_none_or(|c| !is_word_char(c) && c != '-')
+            })
+        })
+    }
+
     proptest::proptest! {
         #[test]
         fn words_match_the_reference(text in "[a-zA-Z0-9 .,'’\\-ÉéÖßİ\u{301}\n]{0,120}") {
@@ -1042,6 +1080,25 @@ mod tests {
         #[test]
         fn words_match_the_reference_on_any_text(text in "\\PC{0,80}") {
             proptest::prop_assert_eq!(cut(&words(&text)), cut(&reference_words(&text)));
+        }
+
+        #[test]
+        fn title_lookup_matches_trying_every_title(
+            head in "[a-zA-Z.(\\-’ ]{0,8}",
+            title in "(Dr\\.|Mr|H\\.E\\.|Vice-President|Prime Minister|Minister|r\\.|E\\.)?",
+            gap in " {0,2}",
+        ) {
+            let config = NamesConfig {
+                titles: vec!["Prime Minister".into(), "E.".into()],
+                ..NamesConfig::default()
+            };
+            let names = NameNormalizer::new(&config);
+            let text = format!("{head}{title}{gap}KOWALSKI");
+            let at = text.len() - "KOWALSKI".len();
+            proptest::prop_assert_eq!(
+                names.after_title(&text, at),
+                reference_after_title(&names, &text, at)
+            );
         }
 
         #[test]
