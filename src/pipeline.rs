@@ -22,7 +22,7 @@ use crate::stages::punctuation::PunctuationNormalizer;
 #[derive(Debug, Clone)]
 enum TextStage {
     Punctuation(PunctuationNormalizer),
-    Names(NameNormalizer),
+    Names(Box<NameNormalizer>),
 }
 
 /// A key of one block, as the index phase stores it.
@@ -77,7 +77,9 @@ impl Pipeline {
                         c.clone(),
                     )));
                 }
-                StageConfig::Names(c) => text_stages.push(TextStage::Names(NameNormalizer::new(c))),
+                StageConfig::Names(c) => {
+                    text_stages.push(TextStage::Names(Box::new(NameNormalizer::new(c))))
+                }
             }
         }
         Pipeline {
@@ -120,7 +122,7 @@ impl Pipeline {
     /// The names stage, when the config has one.
     pub fn names(&self) -> Option<&NameNormalizer> {
         self.text_stages.iter().find_map(|stage| match stage {
-            TextStage::Names(names) => Some(names),
+            TextStage::Names(names) => Some(&**names),
             TextStage::Punctuation(_) => None,
         })
     }
