@@ -78,7 +78,7 @@ impl Pipeline {
                     )));
                 }
                 StageConfig::Names(c) => {
-                    text_stages.push(TextStage::Names(Box::new(NameNormalizer::new(c))))
+                    text_stages.push(TextStage::Names(Box::new(NameNormalizer::new(c))));
                 }
             }
         }
