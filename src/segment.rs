@@ -307,7 +307,9 @@ fn detect_mode(lines: &[Line], text: &str) -> SegmentMode {
             continue;
         }
         prose += 1;
-        if line.len() > WRAP_WIDTH && line.chars().count() > WRAP_WIDTH {
+        // Counting stops one past the width: a paragraph on one line can be
+        // kilobytes long.
+        if line.len() > WRAP_WIDTH && line.chars().nth(WRAP_WIDTH).is_some() {
             long += 1;
         }
         in_run += 1;

@@ -542,12 +542,14 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
 
 fn trailing_space(text: &str, edits: &mut Vec<Edit>) {
     let mut line_start = 0;
-    for line in text.split('\n') {
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for end in ends {
+        let line = &text[line_start..end];
         let kept = line.trim_end_matches([' ', '\t']).len();
         if kept < line.len() {
-            edits.push(Edit::new(line_start + kept..line_start + line.len(), ""));
+            edits.push(Edit::new(line_start + kept..end, ""));
         }
-        line_start += line.len() + 1;
+        line_start = end + 1;
     }
 }
 
