@@ -776,7 +776,7 @@ fn apply_record(
                 .push_str(&diff::unified(&applied.original, &applied.text, &name));
         }
     }
-    let text = String::from_utf8_lossy(&applied.output);
+    let text = String::from_utf8_lossy(applied.output());
     if text.is_empty() && !applied.dropped.is_empty() {
         out.records.emptied += 1;
         if pipeline.config().output.empty_records == EmptyRecords::Drop {

@@ -193,7 +193,7 @@ impl FileResult {
         doc: u32,
         name: &str,
         id: Option<&str>,
-        applied: &Applied,
+        applied: &Applied<'_>,
     ) {
         if let Some(lines) = names.near_lines.get(&doc) {
             let original: Vec<&str> = applied.original.split('\n').collect();
@@ -599,7 +599,7 @@ fn apply_text(
         Mode::InPlace if !applied.changed => Ok(()),
         Mode::InPlace => in_place_target(&source.path)
             .and_then(|(folder, target, permissions)| {
-                write_atomic(&folder, &target, &applied.output, Some(permissions))
+                write_atomic(&folder, &target, applied.output(), Some(permissions))
             })
             .map_err(|err| Failure::io("cannot rewrite in place", &err)),
         Mode::Write { dir, reports } => {
@@ -610,7 +610,7 @@ fn apply_text(
             let permissions = std::fs::metadata(&source.path)
                 .ok()
                 .map(|m| m.permissions());
-            write_atomic(dir, &target, &applied.output, permissions)
+            write_atomic(dir, &target, applied.output(), permissions)
                 .map_err(|err| Failure::io(&format!("cannot write {}", target.display()), &err))
                 .and_then(|()| {
                     if *reports && applied.changed {

@@ -6,6 +6,8 @@
 //! the run has a bug and the document is refused (exit 123) instead of
 //! written, as Black's safe mode does.
 
+use std::borrow::Cow;
+
 use crate::config::Policy;
 use crate::diff;
 use crate::document::{decode, encode, BlockKind, Change, DecodeError, Document, LineEnding};
@@ -21,15 +23,17 @@ pub struct DedupBlock {
     pub text: String,
 }
 
-/// The outcome of cleaning one document.
+/// The outcome of cleaning one document of `'a` bytes.
 #[derive(Debug, Clone)]
-pub struct Applied {
-    /// The cleaned document as it is written: BOM and line endings applied.
-    pub output: Vec<u8>,
+pub struct Applied<'a> {
+    /// The cleaned document as it is written (BOM and line endings
+    /// applied), when that is not simply `text`.
+    encoded: Option<Vec<u8>>,
     /// The cleaned text with LF endings, as the stages left it.
     pub text: String,
-    /// The decoded original with LF endings, for diffs.
-    pub original: String,
+    /// The decoded original with LF endings, for diffs: borrowed when the
+    /// input needed no decoding.
+    pub original: Cow<'a, str>,
     /// Whether `output` differs from the input bytes.
     pub changed: bool,
     pub changes: Vec<Change>,
@@ -37,6 +41,13 @@ pub struct Applied {
     pub marked: Vec<DedupBlock>,
     /// Blocks in the cleaned document before drops.
     pub blocks: usize,
+}
+
+impl Applied<'_> {
+    /// The cleaned document as it is written: BOM and line endings applied.
+    pub fn output(&self) -> &[u8] {
+        self.encoded.as_deref().unwrap_or(self.text.as_bytes())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,13 +215,13 @@ pub fn clean_alone(pipeline: &Pipeline, text: &str) -> Result<String, ApplyError
 }
 
 /// Decodes, cleans and encodes document `doc` of a run.
-pub fn apply_document(
+pub fn apply_document<'a>(
     pipeline: &Pipeline,
     name: &str,
     doc: u32,
-    bytes: &[u8],
+    bytes: &'a [u8],
     decisions: &[Decision],
-) -> Result<Applied, ApplyError> {
+) -> Result<Applied<'a>, ApplyError> {
     let decoded = decode(bytes)?;
     let CleanText {
         text,
@@ -232,14 +243,11 @@ pub fn apply_document(
             },
         );
     }
-    let output = match (eol, &decoded.text) {
-        (LineEnding::Lf, _) if !decoded.bom => text.clone().into_bytes(),
-        _ => encode(&text, eol, decoded.bom),
-    };
-    let changed = output != bytes;
+    let encoded = (eol != LineEnding::Lf || decoded.bom).then(|| encode(&text, eol, decoded.bom));
+    let changed = encoded.as_deref().unwrap_or(text.as_bytes()) != bytes;
     Ok(Applied {
-        output,
-        original: decoded.text.into_owned(),
+        encoded,
+        original: decoded.text,
         text,
         changed,
         changes,
