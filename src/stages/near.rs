@@ -254,16 +254,23 @@ fn densify(bins: &[u32], probes: &[u16], signature: &mut Vec<u32>) {
         }
         // The first probes come from a table; a nearly empty signature may
         // need more, computed the same way.
-        let tabled = table
+        let found = table
             .iter()
             .map(|&probe| bins[usize::from(probe)])
             .find(|&value| value != EMPTY);
-        *slot = tabled.unwrap_or_else(|| {
-            (TABLED_PROBES as u64 + 1..)
-                .map(|attempt| bins[probe(i, attempt, bins.len())])
-                .find(|&value| value != EMPTY)
-                .unwrap_or(EMPTY)
-        });
+        *slot = if let Some(value) = found {
+            value
+        } else {
+            // Ends: some bin is not empty.
+            let mut attempt = TABLED_PROBES as u64;
+            loop {
+                attempt += 1;
+                let value = bins[probe(i, attempt, bins.len())];
+                if value != EMPTY {
+                    break value;
+                }
+            }
+        };
     }
 }
 
@@ -315,10 +322,10 @@ pub fn shingles(text: &str, words: &mut Vec<u64>, set: &mut Vec<u32>) -> usize {
     } else {
         mixed_words(text, words);
     }
-    for w in words.windows(SHINGLE_WORDS) {
+    set.extend(words.windows(SHINGLE_WORDS).map(|w| {
         let h = mix64(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42));
-        set.push((h >> 32) as u32);
-    }
+        (h >> 32) as u32
+    }));
     set.sort_unstable();
     set.dedup();
     words.len()
@@ -417,7 +424,7 @@ fn mixed_words(text: &str, words: &mut Vec<u64>) {
             continue;
         }
         if i > start {
-            words.push(ascii_word_hash(&bytes[start..i]));
+            words.push(ascii_word_hash(bytes, start, i));
         }
         // Past the separator: one byte, or the whole non-ASCII character.
         i += stop.map_or(1, char::len_utf8);
@@ -464,27 +471,41 @@ fn ascii_words(bytes: &[u8], words: &mut Vec<u64>) {
         if i == start {
             break;
         }
-        words.push(ascii_word_hash(&bytes[start..i]));
+        words.push(ascii_word_hash(bytes, start, i));
     }
 }
 
-/// What [`WordHasher`] gives for `word`, ASCII letters and digits, eight
-/// bytes a step.
-fn ascii_word_hash(word: &[u8]) -> u64 {
+/// What [`WordHasher`] gives for the word `bytes[start..end]`, ASCII
+/// letters and digits, eight bytes a step.
+fn ascii_word_hash(bytes: &[u8], start: usize, end: usize) -> u64 {
     const LOWER: u64 = 0x2020_2020_2020_2020;
+    let load = |eight: &[u8]| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(eight);
+        u64::from_le_bytes(word)
+    };
+    let word = &bytes[start..end];
     let mut h = 0u64;
     let mut chunks = word.chunks_exact(8);
     for chunk in &mut chunks {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(chunk);
-        h = word_step(h, u64::from_le_bytes(eight) | LOWER);
+        h = word_step(h, load(chunk) | LOWER);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut eight = [0u8; 8];
-        eight[..rest.len()].copy_from_slice(rest);
         let mask = u64::MAX >> (64 - 8 * rest.len());
-        h = word_step(h, u64::from_le_bytes(eight) | (LOWER & mask));
+        // Eight bytes of the text from where the rest starts, the ones past
+        // the word masked off: one load. Copying the rest into a zeroed
+        // buffer instead makes the next load wait for the copy (no store
+        // forwarding), which cost more than all the hashing.
+        let at = end - rest.len();
+        let tail = match bytes.get(at..at + 8) {
+            Some(eight) => load(eight) & mask,
+            None => rest
+                .iter()
+                .rev()
+                .fold(0, |tail, &b| (tail << 8) | u64::from(b)),
+        };
+        h = word_step(h, tail | (LOWER & mask));
     }
     mix64(h ^ word.len() as u64)
 }
