@@ -48,10 +48,20 @@ impl Spill {
     }
 
     fn write(&mut self, values: &[u32]) -> io::Result<()> {
+        // Sized first and filled by fixed chunks, which compiles to a plain
+        // copy, unlike extending from a flattened iterator.
         self.bytes.clear();
-        self.bytes
-            .extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        self.bytes.resize(values.len() * 4, 0);
+        for (bytes, value) in self.bytes.chunks_exact_mut(4).zip(values) {
+            bytes.copy_from_slice(&value.to_le_bytes());
+        }
         self.writer.write_all(&self.bytes)
+    }
+
+    /// One value: straight into the writer's buffer (band files take one
+    /// value per block).
+    fn write_one(&mut self, value: u32) -> io::Result<()> {
+        self.writer.write_all(&value.to_le_bytes())
     }
 
     fn finish(self) -> io::Result<File> {
@@ -144,13 +154,13 @@ impl NearTable {
             start = end as usize;
             let bands = &sketch.block_bands[i * per_block..(i + 1) * per_block];
             for (spill, &band) in self.block_bands.iter_mut().zip(bands) {
-                spill.write(&[band])?;
+                spill.write_one(band)?;
             }
         }
         if !sketch.doc_bands.is_empty() {
             self.banded_docs.push(doc);
             for (spill, &band) in self.doc_bands.iter_mut().zip(&sketch.doc_bands) {
-                spill.write(&[band])?;
+                spill.write_one(band)?;
             }
         }
         Ok(())
