@@ -407,7 +407,11 @@ fn index_all<'a>(
             });
         }
     }
-    let decided = table.decide(pipeline).map_err(RunError::Scratch)?;
+    // On the run's pool: the decide phase sorts in parallel where the
+    // order cannot depend on it.
+    let decided = pool
+        .install(|| table.decide(pipeline))
+        .map_err(RunError::Scratch)?;
     // Member texts only serve a report; a dump with many clusters would
     // otherwise hold them all for nothing.
     let quoted = if reporting(mode) {

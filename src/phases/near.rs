@@ -26,6 +26,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
+use rayon::slice::ParallelSliceMut;
+
 use crate::stages::near::{shared_at_least, similarity, DocSketch, NearDedup, DOCUMENT_ONLY};
 
 /// The most earlier bucket-mates a block is compared with in one band.
@@ -276,7 +278,9 @@ fn bucket_files(bands: &[File], active: &[bool]) -> io::Result<Vec<File>> {
             .map(|(position, &hash)| (u64::from(hash) << 32) | position as u64)
             .collect();
         drop(hashes);
-        keyed.sort_unstable();
+        // Entries are distinct (positions are), so the order is the same
+        // whatever the thread count.
+        keyed.par_sort_unstable();
         let mut bucket_of = vec![ALONE; active.len()];
         for bucket in keyed.chunk_by(|a, b| a >> 32 == b >> 32) {
             if bucket.len() > 1 {
