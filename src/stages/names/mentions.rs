@@ -31,8 +31,8 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
-    given_name_beside, has_capitals_run, is_prose, lines_of, shape, title_case, words, Beside,
-    NameNormalizer, Shape, Word, NOT_GIVEN_NAMES,
+    given_name_beside, has_capitals_run, is_prose, lines_of, shape, title_case, words_into, Beside,
+    NameNormalizer, Shape, Word, NOT_GIVEN_NAMES, WORDS,
 };
 use crate::document::Document;
 use crate::edit::Protected;
@@ -78,7 +78,13 @@ impl NameNormalizer {
     }
 
     fn mentions_in_line<'t>(&self, text: &'t str, found: &mut dyn FnMut(&'t str)) {
-        let words = words(text);
+        WORDS.with_borrow_mut(|words| {
+            words_into(text, words);
+            self.mentions_among(text, words, found);
+        });
+    }
+
+    fn mentions_among<'t>(&self, text: &'t str, words: &[Word], found: &mut dyn FnMut(&'t str)) {
         let protected = Protected::find(text);
         let spaced = |a: &Word, b: &Word| &text[a.range.end..b.range.start] == " ";
         let name_like = |w: &Word| {
@@ -90,7 +96,7 @@ impl NameNormalizer {
             };
             shaped && !protected.overlaps(&w.range)
         };
-        for (ws, shout) in lines_of(text, &words) {
+        for (ws, shout) in lines_of(text, words) {
             if shout {
                 continue;
             }
