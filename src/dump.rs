@@ -5,9 +5,8 @@
 //! (one being read, one worked on, one written out), never the whole file.
 //! Every line is a document slot (document number = the dump's first
 //! number + line − 1), so both phases number records the same way without
-//! a counting pass. Compressed output is made
-//! chunk by chunk in parallel (concatenated gzip members and zstd frames are
-//! one valid stream).
+//! a counting pass. Compressed output is made chunk by chunk in parallel
+//! (concatenated gzip members and zstd frames are one valid stream).
 
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, Write};
@@ -105,7 +104,7 @@ fn is_blank(line: &[u8]) -> bool {
 /// order, after the chunk the line ends.
 struct Overflow<'a> {
     dir: &'a Path,
-    take: &'a mut dyn FnMut(io::Result<File>),
+    take: &'a mut dyn FnMut(Spill),
 }
 
 /// Bytes of a too-long line set aside by the reader, or why they could not be.
