@@ -31,8 +31,12 @@ use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::stages::names::Mention;
 use crate::write::{in_place_target, AtomicFile};
 
-/// Chunks read, then worked on in parallel, at a time.
-const BATCH_CHUNKS: usize = 8;
+/// Chunks per thread in a batch: two, so a thread with a slow chunk does
+/// not hold up the others for long, and small batches so the pipeline
+/// fills and drains fast (little of a dump is read or written with nothing
+/// else going on). Nothing written depends on the batch size: each chunk's
+/// results, too-long lines included, are merged in line order.
+const CHUNKS_PER_THREAD: usize = 2;
 
 /// Counts the raw (compressed) bytes read, for progress.
 struct Counting<R> {
@@ -165,7 +169,8 @@ fn batches<T: Send>(
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::sync_channel(0);
         let read = &*read;
-        scope.spawn(move || read_batches(chunks, read, spill_dir, &sender));
+        let per_batch = CHUNKS_PER_THREAD * pool.current_num_threads();
+        scope.spawn(move || read_batches(chunks, read, spill_dir, per_batch, &sender));
         let mut next = receiver.recv().ok();
         let mut previous: Option<Worked<T>> = None;
         let mut ended = None;
@@ -221,18 +226,17 @@ fn read_batches(
     chunks: &mut ChunkReader<Box<dyn BufRead + Send>>,
     read: &AtomicU64,
     spill_dir: Option<&Path>,
+    per_batch: usize,
     sender: &SyncSender<Batch>,
 ) {
-    // A fixed batch, not one per thread: bad lines reach `rejected/` in an
-    // order that must not depend on `--jobs`.
     loop {
         let mut batch = Batch {
-            chunks: Vec::with_capacity(BATCH_CHUNKS),
+            chunks: Vec::with_capacity(per_batch),
             ended: None,
             read: 0,
         };
         let mut finished = false;
-        while batch.chunks.len() < BATCH_CHUNKS {
+        while batch.chunks.len() < per_batch {
             let mut spill = None;
             let next = chunks.next_chunk(&mut |bytes| {
                 if let Some(dir) = spill_dir {
