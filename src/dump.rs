@@ -1,16 +1,18 @@
 //! JSONL dumps through the phases: read in line-aligned chunks, chunks
 //! worked on in parallel, results put back in line order.
 //!
-//! Memory stays bounded: a batch of a few chunks per thread is in flight at
-//! a time, never the whole file. Every line is a document slot (document
-//! number = the dump's first number + line − 1), so both phases number
-//! records the same way without a counting pass. Compressed output is made
-//! chunk by chunk in parallel (concatenated gzip members and zstd frames are
-//! one valid stream).
+//! Memory stays bounded: a few batches of chunks are in flight at a time
+//! (one being read, one worked on, one written out), never the whole file.
+//! Every line is a document slot (document number = the dump's first
+//! number + line − 1), so both phases number records the same way without
+//! a counting pass. Compressed output is made chunk by chunk in parallel
+//! (concatenated gzip members and zstd frames are one valid stream).
 
-use std::io::{self, BufRead, Read, Write};
+use std::fs::File;
+use std::io::{self, BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -29,8 +31,12 @@ use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::stages::names::Mention;
 use crate::write::{in_place_target, AtomicFile};
 
-/// Chunks read, then worked on in parallel, at a time.
-const BATCH_CHUNKS: usize = 8;
+/// Chunks per thread in a batch: two, so a thread with a slow chunk does
+/// not hold up the others for long, and small batches so the pipeline
+/// fills and drains fast (little of a dump is read or written with nothing
+/// else going on). Nothing written depends on the batch size: each chunk's
+/// results, too-long lines included, are merged in line order.
+const CHUNKS_PER_THREAD: usize = 2;
 
 /// Counts the raw (compressed) bytes read, for progress.
 struct Counting<R> {
@@ -50,15 +56,6 @@ struct Opened {
     chunks: ChunkReader<Box<dyn BufRead + Send>>,
     read: Arc<AtomicU64>,
     reported: u64,
-}
-
-impl Opened {
-    /// Reports the raw bytes read since the last call.
-    fn advance(&mut self, progress: &dyn Progress) {
-        let now = self.read.load(Ordering::Relaxed);
-        progress.advance(now - self.reported);
-        self.reported = now;
-    }
 }
 
 fn compression(source: &Source) -> Compression {
@@ -104,47 +101,180 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
+/// Where the bytes of lines too long to hold go. The reader runs ahead of
+/// the merge, so it cannot write them to `rejected/` itself (they would land
+/// before bad lines merged later, in an order set by timing): it sets each
+/// one aside in a temporary file in `dir`, and `take` gets the file in line
+/// order, after the chunk the line ends.
+struct Overflow<'a> {
+    dir: &'a Path,
+    take: &'a mut dyn FnMut(Spill),
+}
+
+/// Bytes of a too-long line set aside by the reader, or why they could not be.
+type Spill = io::Result<File>;
+
+/// A batch of chunks as the reader hands it over.
+struct Batch {
+    /// Each chunk with the too-long line it ends on, set aside.
+    chunks: Vec<(Chunk, Option<Spill>)>,
+    /// The read error that ended the file, with the start of the line it
+    /// broke off in if that line was already too long.
+    ended: Option<(Failure, Option<Spill>)>,
+    /// Raw bytes read by the end of the batch, for progress.
+    read: u64,
+}
+
+/// A batch worked on, waiting for its merge.
+struct Worked<T> {
+    done: Vec<T>,
+    spills: Vec<Option<Spill>>,
+    ended: Option<(Failure, Option<Spill>)>,
+    read: u64,
+}
+
 /// Reads the dump in batches and hands each batch's chunks, processed in
 /// parallel by `work`, to `merge` in order. Returns the read error that
 /// ended the file early, if any.
+///
+/// Three stages overlap, so that neither the pool nor the disk waits on the
+/// other: a reader thread reads (and decompresses) batch N+1 while the pool
+/// works on batch N (compressing its output too) and the calling thread
+/// merges batch N−1 (writes it out). The channel is a rendezvous, so a batch
+/// read early waits in the reader: three batches at most are in memory,
+/// whatever the dump's size. `merge` stays on the calling thread and gets
+/// the batches in order, so nothing it writes depends on timing.
 fn batches<T: Send>(
     opened: &mut Opened,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
-    overflow: &mut dyn FnMut(&[u8]),
+    overflow: Option<Overflow<'_>>,
     work: &(dyn Fn(&Chunk) -> T + Sync),
     merge: &mut dyn FnMut(T),
 ) -> Option<Failure> {
-    // A fixed batch, not one per thread: bad lines reach `rejected/` in an
-    // order that must not depend on `--jobs`.
-    let per_batch = BATCH_CHUNKS;
-    loop {
-        let mut batch = Vec::with_capacity(per_batch);
+    let Opened {
+        chunks,
+        read,
+        reported,
+    } = opened;
+    let (spill_dir, mut take) = match overflow {
+        Some(Overflow { dir, take }) => (Some(dir), Some(take)),
+        None => (None, None),
+    };
+    let mut take_spill = |spill: Option<Spill>| {
+        if let (Some(spill), Some(take)) = (spill, take.as_mut()) {
+            take(spill);
+        }
+    };
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::sync_channel(0);
+        let read = &*read;
+        let per_batch = CHUNKS_PER_THREAD * pool.current_num_threads();
+        scope.spawn(move || read_batches(chunks, read, spill_dir, per_batch, &sender));
+        let mut next = receiver.recv().ok();
+        let mut previous: Option<Worked<T>> = None;
         let mut ended = None;
+        while next.is_some() || previous.is_some() {
+            let mut worked = None;
+            let slot = &mut worked;
+            let batch = next.take();
+            pool.in_place_scope(|tasks| {
+                if let Some(batch) = batch {
+                    tasks.spawn(move |_| *slot = Some(work_on(batch, work)));
+                }
+                if let Some(previous) = previous.take() {
+                    for (done, spill) in previous.done.into_iter().zip(previous.spills) {
+                        merge(done);
+                        take_spill(spill);
+                    }
+                    if let Some((failure, spill)) = previous.ended {
+                        take_spill(spill);
+                        ended = Some(failure);
+                    }
+                    progress.advance(previous.read - *reported);
+                    *reported = previous.read;
+                }
+            });
+            previous = worked;
+            if previous.is_some() {
+                // Returns an error once the reader has sent its last batch.
+                next = receiver.recv().ok();
+            }
+        }
+        ended
+    })
+}
+
+/// Works on a batch's chunks in parallel, keeping what its merge needs.
+fn work_on<T: Send>(batch: Batch, work: &(dyn Fn(&Chunk) -> T + Sync)) -> Worked<T> {
+    let done = batch
+        .chunks
+        .par_iter()
+        .map(|(chunk, _)| work(chunk))
+        .collect();
+    Worked {
+        done,
+        spills: batch.chunks.into_iter().map(|(_, spill)| spill).collect(),
+        ended: batch.ended,
+        read: batch.read,
+    }
+}
+
+/// The reader thread: reads batches of chunks and sends them until the end
+/// of the file, a read error, or the receiver hanging up.
+fn read_batches(
+    chunks: &mut ChunkReader<Box<dyn BufRead + Send>>,
+    read: &AtomicU64,
+    spill_dir: Option<&Path>,
+    per_batch: usize,
+    sender: &SyncSender<Batch>,
+) {
+    loop {
+        let mut batch = Batch {
+            chunks: Vec::with_capacity(per_batch),
+            ended: None,
+            read: 0,
+        };
         let mut finished = false;
-        while batch.len() < per_batch {
-            match opened.chunks.next_chunk(overflow) {
-                Ok(Some(chunk)) => batch.push(chunk),
+        while batch.chunks.len() < per_batch {
+            let mut spill = None;
+            let next = chunks.next_chunk(&mut |bytes| {
+                if let Some(dir) = spill_dir {
+                    set_aside(&mut spill, dir, bytes);
+                }
+            });
+            match next {
+                Ok(Some(chunk)) => batch.chunks.push((chunk, spill)),
                 Ok(None) => {
                     finished = true;
                     break;
                 }
                 Err((line, err)) => {
-                    ended = Some(Failure {
+                    let failure = Failure {
                         line: Some(line as u32),
                         message: format!("cannot read on: {err}"),
                         internal: false,
-                    });
+                    };
+                    batch.ended = Some((failure, spill));
                     finished = true;
                     break;
                 }
             }
         }
-        let done: Vec<T> = pool.install(|| batch.par_iter().map(work).collect());
-        done.into_iter().for_each(&mut *merge);
-        opened.advance(progress);
-        if finished {
-            return ended;
+        batch.read = read.load(Ordering::Relaxed);
+        if sender.send(batch).is_err() || finished {
+            return;
+        }
+    }
+}
+
+/// Appends `bytes` to the spill file, made on first use; the first error
+/// sticks and the rest of the line is dropped.
+fn set_aside(spill: &mut Option<Spill>, dir: &Path, bytes: &[u8]) {
+    let file = spill.get_or_insert_with(|| tempfile::tempfile_in(dir));
+    if let Ok(file) = file {
+        if let Err(err) = file.write_all(bytes) {
+            *spill = Some(Err(err));
         }
     }
 }
@@ -201,7 +331,7 @@ pub(crate) fn scan<T: Send>(
         &mut opened,
         pool,
         progress,
-        &mut |_| {},
+        None,
         &work,
         &mut |lines| {
             for (line, value) in lines {
@@ -313,7 +443,7 @@ struct ChunkOut {
     report: String,
     result: FileResult,
     records: RecordCounts,
-    /// Lines over `max-record-bytes` (already streamed to `rejected/`).
+    /// Lines over `max-record-bytes` (set aside for `rejected/` by the reader).
     too_long: u64,
 }
 
@@ -391,6 +521,20 @@ impl Sinks {
             self.rejected_path.as_ref(),
             bytes,
         )
+    }
+
+    /// Appends a too-long line the reader set aside.
+    fn reject_from(&mut self, mut spill: File) -> io::Result<()> {
+        spill.rewind()?;
+        let mut buffer = vec![0; 1 << 20];
+        loop {
+            match spill.read(&mut buffer) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.reject(&buffer[..n])?,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     fn report(&mut self, text: &str) -> io::Result<()> {
@@ -501,8 +645,14 @@ pub(crate) fn apply(
             .borrow_mut()
             .get_or_insert_with(|| Failure::io(what, err));
     };
-    let mut overflow = |bytes: &[u8]| {
-        if let Err(err) = sinks.borrow_mut().reject(bytes) {
+    // Lines too long to hold are rejected only where bad lines are: set
+    // aside next to the output, then copied into `rejected/` in line order.
+    let spill_dir = {
+        let sinks = sinks.borrow();
+        sinks.rejected_path.as_ref().and(sinks.root.clone())
+    };
+    let mut take_spill = |spill: Spill| {
+        if let Err(err) = spill.and_then(|file| sinks.borrow_mut().reject_from(file)) {
             note("cannot write rejected lines", &err);
         }
     };
@@ -529,14 +679,11 @@ pub(crate) fn apply(
         }
         merge_chunk(&mut result, out);
     };
-    let ended = batches(
-        &mut opened,
-        pool,
-        progress,
-        &mut overflow,
-        &work,
-        &mut merge,
-    );
+    let overflow = spill_dir.as_deref().map(|dir| Overflow {
+        dir,
+        take: &mut take_spill,
+    });
+    let ended = batches(&mut opened, pool, progress, overflow, &work, &mut merge);
     let ending = Ending {
         partial: ended.is_some() || too_long.get() > 0,
         unchanged_since_index: stamp(&source.path).ok() == expected,
@@ -618,16 +765,21 @@ impl ApplyContext<'_> {
         let mut out = ChunkOut::default();
         let mut plain = Vec::with_capacity(chunk.bytes.len());
         out.too_long = chunk.too_long.len() as u64;
-        for &line in &chunk.too_long {
-            out.records.rejected += 1;
-            out.result.failures.push(Failure {
-                line: Some(line as u32),
-                message: RecordError::TooLong(self.pipeline.config().input.max_record_bytes)
-                    .to_string(),
-                internal: false,
-            });
-        }
+        // Failures in line order: a too-long line goes before the lines after it.
+        let mut too_long = chunk.too_long.iter().copied().peekable();
+        let mut reject_too_long = |out: &mut ChunkOut, before: u64| {
+            while let Some(line) = too_long.next_if(|&line| line < before) {
+                out.records.rejected += 1;
+                out.result.failures.push(Failure {
+                    line: Some(line as u32),
+                    message: RecordError::TooLong(self.pipeline.config().input.max_record_bytes)
+                        .to_string(),
+                    internal: false,
+                });
+            }
+        };
         for (line, bytes, ending) in chunk.lines() {
+            reject_too_long(&mut out, line);
             let doc = self.first_doc + line as u32 - 1;
             // Past the lines the index phase saw, the numbers belong to the
             // next file: such a line gets no decisions (and the run reports
@@ -668,6 +820,7 @@ impl ApplyContext<'_> {
                 plain.extend_from_slice(ending);
             }
         }
+        reject_too_long(&mut out, u64::MAX);
         if !self.checking {
             match jsonl::compress(&plain, self.compression) {
                 Ok(bytes) => out.output = bytes,

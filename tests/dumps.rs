@@ -454,3 +454,75 @@ fn in_place_never_replaces_a_dump_it_could_not_read_whole() {
         truncated
     );
 }
+
+#[test]
+fn too_long_lines_reach_rejected_in_line_order_whatever_the_threads_and_chunks() {
+    // Too-long lines are never held in memory and bad lines are rejected
+    // after their chunk is worked on; both must still land in `rejected/`
+    // in line order, with one big chunk or many tiny ones read ahead.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let mut text = String::new();
+    let mut rejected = String::new();
+    let mut bad_lines = Vec::new();
+    for i in 0..300 {
+        writeln!(text, "{{\"id\": {i}, \"text\": \"record  {i}\"}}").unwrap();
+        if i % 40 == 7 {
+            let long = format!("{{\"id\": {i}, \"text\": \"{}\"}}\n", "a".repeat(2000 + i));
+            for bad in [
+                format!("not json {i}\n"),
+                long,
+                format!("{{\"id\": {i}}}\n"),
+            ] {
+                text.push_str(&bad);
+                rejected.push_str(&bad);
+                bad_lines.push(text.lines().count() as u64);
+            }
+        }
+    }
+    std::fs::write(dir.path().join("in/a.jsonl"), &text).unwrap();
+    std::fs::write(
+        dir.path().join("in/b.jsonl.zst"),
+        zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("big.toml"),
+        "[input]\nchunk-bytes = 1000000\nmax-record-bytes = 1000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("tiny.toml"),
+        "[input]\nchunk-bytes = 100\nmax-record-bytes = 1000\n",
+    )
+    .unwrap();
+    for (out, jobs, config) in [("one", "1", "big.toml"), ("many", "8", "tiny.toml")] {
+        scour(dir.path())
+            .args(["run", "in", "-o", out, "-j", jobs, "--config", config])
+            .assert()
+            .code(1);
+        let out = dir.path().join(out);
+        for name in ["a.jsonl", "b.jsonl"] {
+            assert!(
+                std::fs::read_to_string(out.join("rejected").join(name)).unwrap() == rejected,
+                "rejected/{name} holds the bad lines in line order (-j {jobs}, {config})"
+            );
+        }
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        let lines: Vec<u64> = summary["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["path"] == "in/a.jsonl")
+            .map(|e| e["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            lines, bad_lines,
+            "errors in line order (-j {jobs}, {config})"
+        );
+    }
+    let one = std::fs::read(dir.path().join("one/summary.json")).unwrap();
+    let many = std::fs::read(dir.path().join("many/summary.json")).unwrap();
+    assert!(one == many, "summary.json differs");
+}

@@ -286,6 +286,9 @@ impl Chunk {
 /// Reads a dump in chunks of about `chunk_bytes` of whole lines. A line
 /// longer than `max_line` is not held in memory: its bytes are streamed to
 /// the `overflow` sink (the rejected file) and its number noted in the chunk.
+/// Such a line ends its chunk, so whatever the sink got during one
+/// [`next_chunk`](Self::next_chunk) comes after every other line of the
+/// chunk: a caller can put it in line order without tracking offsets.
 pub struct ChunkReader<R> {
     input: R,
     line: u64,
@@ -328,6 +331,7 @@ impl<R: BufRead> ChunkReader<R> {
         while chunk.bytes.len() < self.chunk_bytes {
             let start = chunk.bytes.len();
             match self.read_line(&mut chunk, overflow) {
+                Ok(true) if !chunk.too_long.is_empty() => break,
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;
@@ -496,6 +500,30 @@ mod tests {
         );
         assert_eq!(too_long, [3]);
         assert_eq!(overflow, b"ccccccccccc\n");
+    }
+
+    #[test]
+    fn a_long_line_ends_its_chunk() {
+        let input = b"a\nbbbbbbbb\nc\nd\n".as_slice();
+        let mut reader = ChunkReader::new(input, 100, 5);
+        let mut chunks = Vec::new();
+        loop {
+            let mut overflow = Vec::new();
+            let Some(chunk) = reader
+                .next_chunk(&mut |b| overflow.extend_from_slice(b))
+                .unwrap()
+            else {
+                break;
+            };
+            chunks.push((chunk.bytes, chunk.too_long, overflow));
+        }
+        assert_eq!(
+            chunks,
+            [
+                (b"a\n".to_vec(), vec![2], b"bbbbbbbb\n".to_vec()),
+                (b"c\nd\n".to_vec(), vec![], vec![]),
+            ]
+        );
     }
 
     #[test]
