@@ -10,7 +10,10 @@ pub fn unified(old: &str, new: &str, name: &str) -> String {
     if old == new {
         return String::new();
     }
-    let diff = similar::TextDiff::from_lines(old, new);
+    let (old_lines, new_lines) = (lines(old), lines(new));
+    let diff = similar::TextDiff::configure()
+        .newline_terminated(true)
+        .diff_slices(&old_lines, &new_lines);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -20,6 +23,33 @@ pub fn unified(old: &str, new: &str, name: &str) -> String {
             .missing_newline_hint(true)
             .header(&format!("a/{name}"), &format!("b/{name}"))
     );
+    out
+}
+
+/// The lines of `text` with their endings (`\n`, `\r\n` or a lone `\r`),
+/// as `TextDiff::from_lines` cuts them, but found with memchr: a paragraph
+/// is one line, and a record's diff would otherwise step through it a
+/// `char` at a time.
+fn lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for at in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        if at < start {
+            // The `\n` of a `\r\n` already taken.
+            continue;
+        }
+        let end = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            at + 1
+        };
+        out.push(&text[start..end]);
+        start = end;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
     out
 }
 
@@ -81,5 +111,28 @@ mod tests {
             explain("a.txt", &[change]),
             "a.txt:3: punctuation.spaces: \"\\u{a0}\" → \" \"\n"
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_are_cut_as_similar_cuts_them(text in "[ab\\r\\n]{0,40}") {
+            use similar::DiffableStr;
+            proptest::prop_assert_eq!(lines(&text), text.tokenize_lines());
+        }
+
+        #[test]
+        fn unified_matches_similar_from_lines(old in "[ab\\r\\n]{0,30}", new in "[ab\\r\\n]{0,30}") {
+            let diff = similar::TextDiff::from_lines(&old, &new);
+            let expected = if old == new {
+                String::new()
+            } else {
+                diff.unified_diff()
+                    .context_radius(3)
+                    .missing_newline_hint(true)
+                    .header("a/x", "b/x")
+                    .to_string()
+            };
+            proptest::prop_assert_eq!(unified(&old, &new, "x"), expected);
+        }
     }
 }
