@@ -237,6 +237,26 @@ fn emails(text: &str, out: &mut Vec<Range<usize>>) {
     }
 }
 
+/// Whether `pair` holds for two adjacent bytes of `bytes`. Blocks of 64
+/// pairs are folded without an early exit inside, so the compiler can
+/// vectorize `pair`.
+pub fn any_pair(bytes: &[u8], pair: impl Fn(u8, u8) -> bool) -> bool {
+    let mut at = 0;
+    while at + 1 < bytes.len() {
+        let end = (at + 64).min(bytes.len() - 1);
+        let (first, second) = (&bytes[at..end], &bytes[at + 1..=end]);
+        if first
+            .iter()
+            .zip(second)
+            .fold(false, |found, (&a, &b)| found | pair(a, b))
+        {
+            return true;
+        }
+        at = end;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +325,32 @@ mod tests {
         assert_eq!(text, "\"a\"\nb \"c\"");
         let lines: Vec<u32> = changes.iter().map(|c| c.line).collect();
         assert_eq!(lines, [10, 10, 11, 11]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pair_matches_windows(text in proptest::collection::vec(proptest::sample::select(vec![b'a', b'B', b'C', b' ', b'.']), 0..300)) {
+            let upper = |b: u8| b.is_ascii_uppercase();
+            proptest::prop_assert_eq!(
+                any_pair(&text, |a, b| upper(a) & upper(b)),
+                text.windows(2).any(|w| upper(w[0]) && upper(w[1]))
+            );
+            proptest::prop_assert_eq!(
+                any_pair(&text, |a, b| a == b' ' && b == b'.'),
+                text.windows(2).any(|w| w == b" .")
+            );
+        }
+    }
+
+    #[test]
+    fn any_pair_sees_pairs_across_blocks_and_at_the_end() {
+        for at in [0, 62, 63, 64, 65, 127, 128, 198] {
+            let mut text = vec![b'x'; 200];
+            text[at] = b' ';
+            text[at + 1] = b'.';
+            assert!(any_pair(&text, |a, b| a == b' ' && b == b'.'), "{at}");
+        }
+        assert!(!any_pair(b"", |_, _| true));
+        assert!(!any_pair(b"x", |_, _| true));
     }
 }

@@ -39,7 +39,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{Capitals, NameOrder, NamesConfig};
 use crate::document::{BlockKind, Document};
-use crate::edit::{rewrite, Edit, Protected};
+use crate::edit::{any_pair, rewrite, Edit, Protected};
 use crate::rule::Rule;
 
 /// Titles after which a word in capitals is a surname.
@@ -177,28 +177,13 @@ fn is_word_char(c: char) -> bool {
 /// in capitals, and the names stage has nothing to do. Most prose fails
 /// this test, which is why it runs first.
 fn has_capitals_run(text: &str) -> bool {
-    let bytes = text.as_bytes();
     let upper = |b: u8| b.wrapping_sub(b'A') < 26;
-    // Blocks of 64 pairs without an early exit inside, so the compiler can
-    // vectorize; two ASCII capitals in a row settle it for any text.
-    let mut non_ascii = false;
-    let mut at = 0;
-    while at + 1 < bytes.len() {
-        let end = (at + 64).min(bytes.len() - 1);
-        let (first, second) = (&bytes[at..end], &bytes[at + 1..=end]);
-        let pair = first
-            .iter()
-            .zip(second)
-            .fold(false, |found, (&a, &b)| found | (upper(a) & upper(b)));
-        if pair {
-            return true;
-        }
-        non_ascii |= !first.is_ascii();
-        at = end;
+    // Two ASCII capitals in a row settle it for any text.
+    if any_pair(text.as_bytes(), |a, b| upper(a) & upper(b)) {
+        return true;
     }
-    non_ascii |= bytes.last().is_some_and(|&b| b >= 0x80);
     // Capitals outside ASCII (`ÉMILE`) need `char`s.
-    non_ascii && {
+    !text.is_ascii() && {
         let mut previous = false;
         text.chars().any(|c| {
             let upper = c.is_uppercase();
