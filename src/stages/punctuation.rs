@@ -387,13 +387,18 @@ fn straight_quotes(text: &str, edits: &mut Vec<Edit>) {
         return;
     }
     unprotected(text, edits, |text, edits| {
-        for (i, c) in text.char_indices() {
-            let with = match c {
-                '“' | '”' | '„' | '‟' => "\"",
-                '‘' | '’' | '‚' | '‛' => "'",
+        // Each quote starts with E2 (never a continuation byte): jump from
+        // one to the next instead of decoding every character.
+        let bytes = text.as_bytes();
+        for i in memchr::memchr_iter(0xe2, bytes) {
+            let with = match (bytes.get(i + 1), bytes.get(i + 2)) {
+                // “ ” „ ‟
+                (Some(0x80), Some(0x9c..=0x9f)) => "\"",
+                // ‘ ’ ‚ ‛
+                (Some(0x80), Some(0x98..=0x9b)) => "'",
                 _ => continue,
             };
-            edits.push(Edit::new(i..i + c.len_utf8(), with));
+            edits.push(Edit::new(i..i + 3, with));
         }
     });
 }
