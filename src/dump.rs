@@ -526,14 +526,11 @@ impl Sinks {
     /// Appends a too-long line the reader set aside.
     fn reject_from(&mut self, mut spill: File) -> io::Result<()> {
         spill.rewind()?;
-        let mut buffer = vec![0; 1 << 20];
-        loop {
-            match spill.read(&mut buffer) {
-                Ok(0) => return Ok(()),
-                Ok(n) => self.reject(&buffer[..n])?,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
-            }
+        // Creates `rejected/` on first use (nothing when there is none).
+        self.reject(&[])?;
+        match self.rejected.as_mut() {
+            Some(file) => io::copy(&mut spill, file).map(drop),
+            None => Ok(()),
         }
     }
 

@@ -217,31 +217,11 @@ fn ascii_key(bytes: &[u8]) -> BlockKey {
         }
         return first_128_bits(&hasher.finalize());
     }
-    let mut buf = [0u8; 4096];
-    let mut len = 0;
-    let mut pending_space = false;
-    let mut started = false;
+    let mut writer = KeyWriter::new();
     for &b in bytes {
-        // The ASCII characters `char::is_whitespace` accepts.
-        if matches!(b, b' ' | b'\t'..=b'\r') {
-            pending_space = started;
-            continue;
-        }
-        if len + 2 > buf.len() {
-            hasher.update(&buf[..len]);
-            len = 0;
-        }
-        if pending_space {
-            buf[len] = b' ';
-            len += 1;
-            pending_space = false;
-        }
-        buf[len] = b.to_ascii_lowercase();
-        len += 1;
-        started = true;
+        writer.push_ascii(b.to_ascii_lowercase());
     }
-    hasher.update(&buf[..len]);
-    first_128_bits(&hasher.finalize())
+    writer.finish()
 }
 
 #[cfg(test)]
