@@ -204,17 +204,35 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             byte: bytes[at],
         }
     })?;
+    Ok(decode_valid(text))
+}
+
+/// [`decode`] for text already known to be UTF-8, such as a record's text
+/// field (checking it again would cost a pass over every record): a NUL is
+/// refused the same way.
+pub fn decode_str(text: &str) -> Result<Decoded<'_>, DecodeError> {
+    let probe = &text.as_bytes()[..text.len().min(8192)];
+    if let Some(at) = memchr::memchr(0, probe) {
+        return Err(DecodeError::Binary {
+            line: position(text.as_bytes(), at).0,
+        });
+    }
+    Ok(decode_valid(text))
+}
+
+/// BOM and line endings of valid text.
+fn decode_valid(text: &str) -> Decoded<'_> {
     let (bom, text) = match text.strip_prefix(UTF8_BOM) {
         Some(rest) => (true, rest),
         None => (false, text),
     };
     let Some(first_cr) = memchr::memchr(b'\r', text.as_bytes()) else {
-        return Ok(Decoded {
+        return Decoded {
             text: Cow::Borrowed(text),
             bom,
             first_eol: LineEnding::Lf,
             mixed_eol: false,
-        });
+        };
     };
     let first_lf = memchr::memchr(b'\n', text.as_bytes());
     let first_eol = match first_lf {
@@ -240,30 +258,30 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     }
     seen[0] |= rest.contains('\n');
     out.push_str(rest);
-    Ok(Decoded {
+    Decoded {
         text: Cow::Owned(out),
         bom,
         first_eol,
         mixed_eol: seen.iter().filter(|&&s| s).count() > 1,
-    })
+    }
 }
 
 /// Encodes cleaned LF text back to bytes with the wanted line ending and BOM.
-pub fn encode(text: &str, eol: LineEnding, bom: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + 3);
+pub fn encode(text: &str, eol: LineEnding, bom: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 3);
     if bom {
-        out.extend_from_slice(UTF8_BOM.as_bytes());
+        out.push_str(UTF8_BOM);
     }
     match eol {
-        LineEnding::Lf => out.extend_from_slice(text.as_bytes()),
+        LineEnding::Lf => out.push_str(text),
         other => {
             for piece in text.split_inclusive('\n') {
                 match piece.strip_suffix('\n') {
                     Some(line) => {
-                        out.extend_from_slice(line.as_bytes());
-                        out.extend_from_slice(other.as_str().as_bytes());
+                        out.push_str(line);
+                        out.push_str(other.as_str());
                     }
-                    None => out.extend_from_slice(piece.as_bytes()),
+                    None => out.push_str(piece),
                 }
             }
         }
@@ -297,10 +315,7 @@ mod tests {
         let decoded = decode("\u{feff}hi\n".as_bytes()).unwrap();
         assert_eq!(decoded.text, "hi\n");
         assert!(decoded.bom);
-        assert_eq!(
-            encode("hi\n", LineEnding::Crlf, true),
-            "\u{feff}hi\r\n".as_bytes()
-        );
+        assert_eq!(encode("hi\n", LineEnding::Crlf, true), "\u{feff}hi\r\n");
     }
 
     #[test]

@@ -19,11 +19,11 @@ use rayon::prelude::*;
 
 use crate::config::EmptyRecords;
 use crate::diff;
-use crate::document::decode;
+use crate::document::decode_str;
 use crate::formats::jsonl::{self, Chunk, ChunkReader, Compression, FieldPath, RecordError};
 use crate::formats::Format;
 use crate::input::Source;
-use crate::phases::apply::{apply_document, ApplyError};
+use crate::phases::apply::{self, ApplyError};
 use crate::phases::decide::DecisionTable;
 use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::RecordCounts;
@@ -400,7 +400,7 @@ pub(crate) fn mentions(
             Ok(record) => record,
             Err(err) => return Some(Err(err.to_string())),
         };
-        Some(match decode(record.text.as_bytes()) {
+        Some(match decode_str(&record.text) {
             Ok(decoded) => Ok(pipeline.mentions(&decoded.text)),
             Err(err) => Err(format!("`{}`: {err}", fields.text)),
         })
@@ -426,7 +426,7 @@ fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> DocKeys {
     let Ok(record) = jsonl::parse(line, &fields.text, &fields.id) else {
         return DocKeys::default();
     };
-    let Ok(decoded) = decode(record.text.as_bytes()) else {
+    let Ok(decoded) = decode_str(&record.text) else {
         return DocKeys::default();
     };
     pipeline.index_keys(&decoded.text)
@@ -886,8 +886,7 @@ fn apply_record(
         Err(err) => return reject(err.to_string()),
     };
     let name = format!("{}:{}", line.source.name, line.number);
-    let applied = match apply_document(pipeline, &name, line.doc, record.text.as_bytes(), decisions)
-    {
+    let applied = match apply::apply_record(pipeline, &name, line.doc, &record.text, decisions) {
         Ok(applied) => applied,
         Err(ApplyError::Decode(err)) => return reject(format!("`{}`: {err}", line.fields.text)),
         Err(err @ ApplyError::NotIdempotent { .. }) => {
@@ -926,7 +925,7 @@ fn apply_record(
                 .push_str(&diff::unified(&applied.original, &applied.text, &name));
         }
     }
-    let text = String::from_utf8_lossy(applied.output());
+    let text = applied.output();
     if text.is_empty() && !applied.dropped.is_empty() {
         out.records.emptied += 1;
         if pipeline.config().output.empty_records == EmptyRecords::Drop {
@@ -934,6 +933,6 @@ fn apply_record(
         }
     }
     let mut spliced = Vec::with_capacity(line.bytes.len() + 16);
-    jsonl::splice(line.bytes, &record.span, &text, &mut spliced);
+    jsonl::splice(line.bytes, &record.span, text, &mut spliced);
     Kept::Spliced(spliced)
 }

@@ -603,7 +603,12 @@ fn apply_text(
         Mode::InPlace if !applied.changed => Ok(()),
         Mode::InPlace => in_place_target(&source.path)
             .and_then(|(folder, target, permissions)| {
-                write_atomic(&folder, &target, applied.output(), Some(permissions))
+                write_atomic(
+                    &folder,
+                    &target,
+                    applied.output().as_bytes(),
+                    Some(permissions),
+                )
             })
             .map_err(|err| Failure::io("cannot rewrite in place", &err)),
         Mode::Write { dir, reports } => {
@@ -614,7 +619,7 @@ fn apply_text(
             let permissions = std::fs::metadata(&source.path)
                 .ok()
                 .map(|m| m.permissions());
-            write_atomic(dir, &target, applied.output(), permissions)
+            write_atomic(dir, &target, applied.output().as_bytes(), permissions)
                 .map_err(|err| Failure::io(&format!("cannot write {}", target.display()), &err))
                 .and_then(|()| {
                     if *reports && applied.changed {

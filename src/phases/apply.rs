@@ -10,7 +10,9 @@ use std::borrow::Cow;
 
 use crate::config::Policy;
 use crate::diff;
-use crate::document::{decode, encode, BlockKind, Change, DecodeError, Document, LineEnding};
+use crate::document::{
+    decode, decode_str, encode, BlockKind, Change, DecodeError, Decoded, Document, LineEnding,
+};
 use crate::phases::decide::{decide_one, Decision, DedupKind};
 use crate::pipeline::Pipeline;
 use crate::rule::Rule;
@@ -28,7 +30,7 @@ pub struct DedupBlock {
 pub struct Applied<'a> {
     /// The cleaned document as it is written (BOM and line endings
     /// applied), when that is not simply `text`.
-    encoded: Option<Vec<u8>>,
+    encoded: Option<String>,
     /// The cleaned text with LF endings, as the stages left it.
     pub text: String,
     /// The decoded original with LF endings, for diffs: borrowed when the
@@ -45,8 +47,8 @@ pub struct Applied<'a> {
 
 impl Applied<'_> {
     /// The cleaned document as it is written: BOM and line endings applied.
-    pub fn output(&self) -> &[u8] {
-        self.encoded.as_deref().unwrap_or(self.text.as_bytes())
+    pub fn output(&self) -> &str {
+        self.encoded.as_deref().unwrap_or(&self.text)
     }
 }
 
@@ -223,6 +225,31 @@ pub fn apply_document<'a>(
     decisions: &[Decision],
 ) -> Result<Applied<'a>, ApplyError> {
     let decoded = decode(bytes)?;
+    applied(pipeline, name, doc, bytes, decoded, decisions)
+}
+
+/// [`apply_document`] for a record's text field, which is already valid
+/// UTF-8 (it came out of a JSON string).
+pub fn apply_record<'a>(
+    pipeline: &Pipeline,
+    name: &str,
+    doc: u32,
+    text: &'a str,
+    decisions: &[Decision],
+) -> Result<Applied<'a>, ApplyError> {
+    let decoded = decode_str(text)?;
+    applied(pipeline, name, doc, text.as_bytes(), decoded, decisions)
+}
+
+/// Cleans a decoded document of `bytes`, settles and encodes it.
+fn applied<'a>(
+    pipeline: &Pipeline,
+    name: &str,
+    doc: u32,
+    bytes: &[u8],
+    decoded: Decoded<'a>,
+    decisions: &[Decision],
+) -> Result<Applied<'a>, ApplyError> {
     let CleanText {
         text,
         mut changes,
@@ -244,7 +271,7 @@ pub fn apply_document<'a>(
         );
     }
     let encoded = (eol != LineEnding::Lf || decoded.bom).then(|| encode(&text, eol, decoded.bom));
-    let changed = encoded.as_deref().unwrap_or(text.as_bytes()) != bytes;
+    let changed = encoded.as_deref().unwrap_or(&text).as_bytes() != bytes;
     Ok(Applied {
         encoded,
         original: decoded.text,
