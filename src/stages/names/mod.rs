@@ -622,9 +622,85 @@ impl NameNormalizer {
     /// Looks for surnames in one line; returns whether it is a headline.
     fn find_surnames_in_line(&self, text: &str, found: &mut BTreeSet<String>) -> bool {
         WORDS.with_borrow_mut(|words| {
+            if text.is_ascii() && self.surnames_near_capitals(text, words, found, REACH) {
+                return false;
+            }
             words_into(text, words);
             self.surnames_among(text, words, found)
         })
+    }
+
+    /// [`surnames_among`](Self::surnames_among) for an ASCII line that is
+    /// plainly no headline, tokenizing only around its words in capitals
+    /// (a long paragraph holds a few, and tokenizing all of it was the
+    /// stage's largest cost). Returns false, having added only surnames the
+    /// full search adds too, when it cannot tell: a line that may be a
+    /// headline, or a name whose context runs past a window. Windows reach
+    /// `reach` bytes each side of a word in capitals.
+    fn surnames_near_capitals(
+        &self,
+        text: &str,
+        words: &mut Vec<Word>,
+        found: &mut BTreeSet<String>,
+        reach: usize,
+    ) -> bool {
+        let bytes = text.as_bytes();
+        let runs = capital_runs(bytes);
+        if runs.is_empty() {
+            // No word in capitals: no surname, and no headline either.
+            return true;
+        }
+        // A headline has more words in capitals than other lettered words.
+        // Every word in capitals starts a run (an upper bound), and every
+        // lower-case letter after a space starts a lettered word unless a
+        // digit joins it (a lower bound), so this rules headlines out.
+        let (lower_starts, digits) = lower_starts_and_digits(bytes);
+        if runs.len() * 2 > lower_starts.saturating_sub(digits) {
+            return false;
+        }
+        let protected = Protected::find(text);
+        for window in windows(bytes, &runs, reach) {
+            words_into(&text[window.clone()], words);
+            for word in words.iter_mut() {
+                word.range = word.range.start + window.start..word.range.end + window.start;
+            }
+            let at_start = window.start == 0;
+            let at_end = window.end == bytes.len();
+            for j in 0..words.len() {
+                if words[j].shape != Shape::Upper {
+                    continue;
+                }
+                // The chain of capitalised words this one ends, back to
+                // its first word: a title before any of them vouches.
+                let mut first = j;
+                while first > 0
+                    && matches!(words[first - 1].shape, Shape::Upper | Shape::Capitalized)
+                    && &text[words[first - 1].range.end..words[first].range.start] == " "
+                {
+                    first -= 1;
+                }
+                let seen_whole = (at_start || first >= 2) && (at_end || j + 2 < words.len());
+                if !seen_whole {
+                    return false;
+                }
+                let vouched = |k: usize| {
+                    !protected.overlaps(&words[k].range)
+                        && self.after_title(text, words[k].range.start)
+                };
+                let word = &text[words[j].range.clone()];
+                if self.is_acronym(word) {
+                    continue;
+                }
+                let by_title = (first..=j).any(vouched);
+                let by_given_name = !by_title
+                    && !protected.overlaps(&words[j].range)
+                    && given_name_beside(text, words, j).is_some();
+                if by_title || by_given_name {
+                    found.insert(word.to_owned());
+                }
+            }
+        }
+        true
     }
 
     fn surnames_among(&self, text: &str, words: &[Word], found: &mut BTreeSet<String>) -> bool {
@@ -753,6 +829,109 @@ impl NameNormalizer {
             }
         }
     }
+}
+
+/// Bytes of context each side of a word in capitals when the names stage
+/// tokenizes only around them: some eight words, which hold a title, the
+/// given names after it and the words around them nearly always (a name
+/// that needs more sends the line to the whole-line search).
+const REACH: usize = 40;
+
+/// Where runs of capitals start in ASCII `bytes`: two capitals side by
+/// side, or joined by `-` or `'`. Every word in capitals (two letters or
+/// more, none lower case, no digit) holds at least one run start.
+fn capital_runs(bytes: &[u8]) -> Vec<usize> {
+    let upper = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_uppercase);
+    // The next capital of a run after `i`: beside it, or past a joiner.
+    let next = |i: usize| {
+        if upper(i + 1) {
+            Some(i + 1)
+        } else if matches!(bytes.get(i + 1), Some(b'-' | b'\'')) && upper(i + 2) {
+            Some(i + 2)
+        } else {
+            None
+        }
+    };
+    // Capitals are few: blocks without a capital before a capital or a
+    // joiner are ruled out by a pass the compiler vectorizes.
+    let maybe = |a: u8, b: u8| {
+        let capital = |b: u8| u8::from(b.wrapping_sub(b'A') < 26);
+        capital(a) & (capital(b) | u8::from(b == b'-') | u8::from(b == b'\'')) != 0
+    };
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let end = (i + 64).min(bytes.len() - 1);
+        let hit = bytes[i..end]
+            .iter()
+            .zip(&bytes[i + 1..=end])
+            .fold(false, |hit, (&a, &b)| hit | maybe(a, b));
+        if !hit {
+            i = end;
+            continue;
+        }
+        while i < end {
+            if upper(i) && next(i).is_some() {
+                runs.push(i);
+                // The rest of the run is in the same word.
+                while let Some(n) = next(i) {
+                    i = n;
+                }
+            }
+            i += 1;
+        }
+    }
+    runs
+}
+
+/// In ASCII `bytes`: lower-case letters that start the text or follow a
+/// space, and digits.
+fn lower_starts_and_digits(bytes: &[u8]) -> (usize, usize) {
+    // Counted in blocks of 255 into a byte, which the compiler vectorizes
+    // byte-wide (a wider count would take a lane per byte).
+    const BLOCK: usize = 255;
+    let lower = |b: u8| b.wrapping_sub(b'a') < 26;
+    let mut starts = usize::from(bytes.first().is_some_and(|&b| lower(b)));
+    if let Some(rest) = bytes.get(1..) {
+        for (before, after) in bytes.chunks(BLOCK).zip(rest.chunks(BLOCK)) {
+            let count = before.iter().zip(after).fold(0u8, |count, (&a, &b)| {
+                count + u8::from((a == b' ') & lower(b))
+            });
+            starts += usize::from(count);
+        }
+    }
+    let digits = bytes
+        .chunks(BLOCK)
+        .map(|block| {
+            let count = block
+                .iter()
+                .fold(0u8, |count, &b| count + u8::from(b.wrapping_sub(b'0') < 10));
+            usize::from(count)
+        })
+        .sum();
+    (starts, digits)
+}
+
+/// Byte ranges of ASCII `bytes` around each run start in `runs`, merged
+/// where they overlap, each starting after a space (or at the start) and
+/// ending at one (or at the end), so words are cut in them as in the whole.
+fn windows(bytes: &[u8], runs: &[usize], reach: usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for &run in runs {
+        let start = match run.checked_sub(reach) {
+            None => 0,
+            Some(from) => memchr::memchr(b' ', &bytes[from..run]).map_or(0, |n| from + n + 1),
+        };
+        let end = (run + reach).min(bytes.len());
+        let end = memchr::memrchr(b' ', &bytes[run..end])
+            .filter(|_| end < bytes.len())
+            .map_or(bytes.len(), |n| run + n);
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
 }
 
 /// Which side of the word in capitals `ws[i]` a given name stands on
@@ -1056,7 +1235,76 @@ mod tests {
         })
     }
 
+    /// ASCII prose with names, titles, acronyms, joined and possessive
+    /// words, digits and URLs: what the windowed surname search must get
+    /// exactly as the whole-line one does.
+    fn ascii_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[a-z]{1,8} ",
+            2 => "[A-Z][a-z]{2,7} ",
+            2 => "[A-Z]{2,6}",
+            1 => prop::sample::select(vec![
+                "Minister ", "Dr. ", "Mr. ", "Prime Minister ", "H.E. ", "the ", "The ", "a ",
+                "Toshimitsu ", "UN ", "WTO ", "TPP11 ", "x2 ", "A-B ", "O'NEIL ", "AB--CD ",
+                "SATO's ", "KOWALSKI", "-", "'", ". ", ", ", "  ", " ", "https://x.org/SATO ",
+                "a@b.org ", "`MOTEGI` ", "II ", "IV ",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        prop::collection::vec(piece, 0..150).prop_map(|pieces| pieces.concat())
+    }
+
+    /// The windowed search, with windows of `reach`, finished by the
+    /// whole-line one when it cannot tell: surnames and headline.
+    fn windowed(names: &NameNormalizer, text: &str, reach: usize) -> (BTreeSet<String>, bool) {
+        let mut found = BTreeSet::new();
+        let mut buffer = Vec::new();
+        if names.surnames_near_capitals(text, &mut buffer, &mut found, reach) {
+            (found, false)
+        } else {
+            let headline = names.surnames_among(text, &words(text), &mut found);
+            (found, headline)
+        }
+    }
+
+    #[test]
+    fn a_window_ending_inside_a_name_hands_over_to_the_whole_line() {
+        let names = NameNormalizer::new(&NamesConfig::default());
+        // Cut after `Toshimitsu`, the window would not see that `Aaaa`
+        // makes it no given name beside `KOWALSKI`.
+        let text = "x x KOWALSKI Toshimitsu Aaaa b";
+        for reach in 1..40 {
+            assert_eq!(
+                windowed(&names, text, reach),
+                (BTreeSet::new(), false),
+                "{reach}"
+            );
+        }
+        let text = "x x KOWALSKI Toshimitsu b";
+        for reach in 1..40 {
+            let found = windowed(&names, text, reach).0;
+            assert_eq!(
+                found.into_iter().collect::<Vec<_>>(),
+                ["KOWALSKI"],
+                "{reach}"
+            );
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn windowed_surname_search_matches_the_whole_line(text in ascii_line(), reach in 1usize..60) {
+            let names = NameNormalizer::new(&NamesConfig::default());
+            let mut whole = BTreeSet::new();
+            let headline = names.surnames_among(&text, &words(&text), &mut whole);
+            // Small windows, so that names meet their edges.
+            proptest::prop_assert_eq!(windowed(&names, &text, reach), (whole.clone(), headline));
+            let mut production = BTreeSet::new();
+            proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), headline);
+            proptest::prop_assert_eq!(production, whole);
+        }
+
         #[test]
         fn words_match_the_reference(text in "[a-zA-Z0-9 .,'’\\-ÉéÖßİ\u{301}\n]{0,120}") {
             proptest::prop_assert_eq!(cut(&words(&text)), cut(&reference_words(&text)));
