@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use crate::config::{Config, Eol, StageConfig};
 use crate::document::{Block, BlockKind, Document, LineEnding};
 use crate::segment::Segmenter;
-use crate::stages::dedup::{block_key, BlockKey, Deduplicator};
+use crate::stages::dedup::{block_key, normalize_into, BlockKey, Deduplicator};
 use crate::stages::names::{Mention, NameNormalizer};
 use crate::stages::near::{DocSketch, Scratch};
 use crate::stages::punctuation::PunctuationNormalizer;
@@ -48,6 +48,9 @@ pub struct DocKeys {
 thread_local! {
     /// Sketching buffers, one set per worker thread.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The normalized texts of a document's blocks, and where each lies.
+    static NORMALIZED: RefCell<(Vec<u8>, Vec<std::ops::Range<usize>>)> =
+        const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The stages of a config, built and ready. `Send + Sync`: one instance
@@ -232,6 +235,30 @@ impl Pipeline {
             }
         }
         doc
+    }
+
+    /// Whether two blocks of `doc` that take part in dedup have the same
+    /// key, found by sorting their normalized texts instead of hashing each
+    /// one: without such a pair, deciding within the document finds
+    /// nothing. The check of a run's own output asks this of every changed
+    /// document, and nearly always hears no.
+    pub fn has_repeated_key(&self, doc: &Document<'_>) -> bool {
+        let Some(dedup) = &self.dedup else {
+            return false;
+        };
+        NORMALIZED.with_borrow_mut(|(text, spans)| {
+            text.clear();
+            spans.clear();
+            for block in doc.blocks.iter().filter(|block| dedup.eligible(block)) {
+                let start = text.len();
+                normalize_into(&block.text, text);
+                spans.push(start..text.len());
+            }
+            spans.sort_unstable_by(|a, b| text[a.clone()].cmp(&text[b.clone()]));
+            spans
+                .windows(2)
+                .any(|pair| text[pair[0].clone()] == text[pair[1].clone()])
+        })
     }
 
     /// Keys of the blocks of a cleaned document that take part in dedup.

@@ -188,6 +188,20 @@ proptest! {
     /// The index phase may skip a names stage that only changes case; the
     /// keys and near-duplicate sketches it gives must be exactly those of
     /// the full cleaning.
+    /// The check of a run's own output decides within a document only
+    /// when two blocks share a key, which it finds by comparing normalized
+    /// texts instead of hashing: it must see exactly the repeats keys see.
+    #[test]
+    fn repeated_keys_are_found_by_their_normalized_text(text in document_with_repeats(), min_chars in 0usize..40) {
+        let toml = format!("[[stages]]\nkind = \"segment\"\n\n[[stages]]\nkind = \"dedup\"\nmin-chars = {min_chars}\n\n[[stages]]\nkind = \"punctuation\"\n");
+        let pipeline = Pipeline::new(Config::parse(&toml, "p.toml").unwrap());
+        let cleaned = pipeline.clean(&text);
+        let mut keys: Vec<u128> = pipeline.keys(&cleaned).iter().map(|k| k.key).collect();
+        keys.sort_unstable();
+        let repeated = keys.windows(2).any(|pair| pair[0] == pair[1]);
+        prop_assert_eq!(pipeline.has_repeated_key(&cleaned), repeated);
+    }
+
     #[test]
     fn index_keys_equal_the_keys_of_full_cleaning(text in document_with_repeats()) {
         let pipeline = Pipeline::new(Config::default());

@@ -268,18 +268,28 @@ impl Chunk {
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8], &[u8])> + '_ {
         let mut number = self.first_line;
         let mut skipped = self.too_long.iter().peekable();
-        self.bytes
-            .split_inclusive(|&b| b == b'\n')
-            .map(move |line| {
-                while skipped.peek().is_some_and(|&&n| n == number) {
-                    skipped.next();
-                    number += 1;
-                }
-                let body = line.strip_suffix(b"\n").unwrap_or(line);
-                let body = body.strip_suffix(b"\r").unwrap_or(body);
+        // Each line with its newline, as `split_inclusive` cuts them, but
+        // found with memchr: a byte-at-a-time split was 2 % of a run.
+        let mut rest: &[u8] = &self.bytes;
+        let cut = std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
+            let (line, tail) = rest.split_at(end);
+            rest = tail;
+            Some(line)
+        });
+        cut.map(move |line| {
+            while skipped.peek().is_some_and(|&&n| n == number) {
+                skipped.next();
                 number += 1;
-                (number - 1, body, &line[body.len()..])
-            })
+            }
+            let body = line.strip_suffix(b"\n").unwrap_or(line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            number += 1;
+            (number - 1, body, &line[body.len()..])
+        })
     }
 }
 
@@ -473,6 +483,24 @@ mod tests {
             parse(b"{\"text\": \"\xff\"}", &text, &id),
             Err(RecordError::InvalidUtf8)
         );
+    }
+
+    proptest::proptest! {
+        /// Lines as `split_inclusive` cut them, each with its ending apart.
+        #[test]
+        fn lines_are_cut_at_every_newline(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\n', b'\r', b'{']), 0..200)) {
+            let chunk = Chunk { bytes: bytes.clone(), first_line: 7, too_long: Vec::new() };
+            let expected: Vec<(u64, Vec<u8>)> = bytes
+                .split_inclusive(|&b| b == b'\n')
+                .zip(7..)
+                .map(|(line, n)| (n, line.to_vec()))
+                .collect();
+            let got: Vec<(u64, Vec<u8>)> = chunk
+                .lines()
+                .map(|(n, body, ending)| (n, [body, ending].concat()))
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
     }
 
     #[test]

@@ -152,14 +152,14 @@ const EXTRA_ROUNDS: usize = 3;
 fn clean_within(pipeline: &Pipeline, text: &str, doc: u32) -> CleanText {
     let cleaned = pipeline.clean(text);
     let decisions = match pipeline.dedup() {
-        Some(dedup) => {
+        Some(dedup) if pipeline.has_repeated_key(&cleaned) => {
             let mut decisions = decide_one(dedup, &pipeline.keys(&cleaned));
             for decision in &mut decisions {
                 decision.kept_doc = doc;
             }
             decisions
         }
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     apply_decisions(cleaned, &decisions)
 }

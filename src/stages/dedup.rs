@@ -77,19 +77,38 @@ impl Deduplicator {
     }
 }
 
-/// Feeds bytes to blake3 in chunks, so keys need no allocation per block.
-struct KeyWriter {
-    hasher: blake3::Hasher,
+/// Where the normalized text of a block goes: blake3 for its key, or a
+/// buffer to compare it with others ([`normalize_into`]).
+pub trait KeySink {
+    fn update(&mut self, bytes: &[u8]);
+}
+
+impl KeySink for blake3::Hasher {
+    fn update(&mut self, bytes: &[u8]) {
+        blake3::Hasher::update(self, bytes);
+    }
+}
+
+impl KeySink for Vec<u8> {
+    fn update(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Feeds a block's normalized text to a sink in chunks, so keys need no
+/// allocation per block.
+struct KeyWriter<'s, S: KeySink> {
+    sink: &'s mut S,
     buf: [u8; 512],
     len: usize,
     pending_space: bool,
     started: bool,
 }
 
-impl KeyWriter {
-    fn new() -> KeyWriter {
+impl<'s, S: KeySink> KeyWriter<'s, S> {
+    fn new(sink: &'s mut S) -> KeyWriter<'s, S> {
         KeyWriter {
-            hasher: blake3::Hasher::new(),
+            sink,
             buf: [0; 512],
             len: 0,
             pending_space: false,
@@ -118,7 +137,7 @@ impl KeyWriter {
             return;
         }
         if self.len + 2 > self.buf.len() {
-            self.hasher.update(&self.buf[..self.len]);
+            self.sink.update(&self.buf[..self.len]);
             self.len = 0;
         }
         if self.pending_space {
@@ -146,16 +165,14 @@ impl KeyWriter {
 
     fn push_raw(&mut self, c: char) {
         if self.len + 4 > self.buf.len() {
-            self.hasher.update(&self.buf[..self.len]);
+            self.sink.update(&self.buf[..self.len]);
             self.len = 0;
         }
         self.len += c.encode_utf8(&mut self.buf[self.len..]).len();
     }
 
-    fn finish(mut self) -> BlockKey {
-        self.hasher.update(&self.buf[..self.len]);
-        let hash = self.hasher.finalize();
-        first_128_bits(&hash)
+    fn finish(self) {
+        self.sink.update(&self.buf[..self.len]);
     }
 }
 
@@ -163,15 +180,27 @@ impl KeyWriter {
 /// collapsed and trimmed. Case folding is Unicode lower-casing plus the
 /// full folds of `ß`/`ẞ` (to `ss`) and final sigma.
 pub fn block_key(text: &str) -> BlockKey {
+    let mut hasher = blake3::Hasher::new();
+    normalize(text, &mut hasher);
+    first_128_bits(&hasher.finalize())
+}
+
+/// Appends to `out` the text [`block_key`] hashes: two blocks have the same
+/// key exactly when they append the same bytes (blake3 aside).
+pub fn normalize_into(text: &str, out: &mut Vec<u8>) {
+    normalize(text, out);
+}
+
+fn normalize<S: KeySink>(text: &str, sink: &mut S) {
     if text.is_ascii() {
-        ascii_key(text.as_bytes())
+        normalize_ascii(text.as_bytes(), sink);
     } else {
-        unicode_key(text)
+        normalize_unicode(text, sink);
     }
 }
 
-fn unicode_key(text: &str) -> BlockKey {
-    let mut writer = KeyWriter::new();
+fn normalize_unicode<S: KeySink>(text: &str, sink: &mut S) {
+    let mut writer = KeyWriter::new(sink);
     // Most text with a curly quote or an accent is already NFKC (the quick
     // check says so without normalizing): fold it as it is, ASCII bytes
     // without decoding a `char`.
@@ -192,13 +221,12 @@ fn unicode_key(text: &str) -> BlockKey {
     } else {
         text.nfkc().for_each(|c| writer.fold(c));
     }
-    writer.finish()
+    writer.finish();
 }
 
-/// [`block_key`] for ASCII text, where NFKC is the identity and case
+/// [`normalize`] for ASCII text, where NFKC is the identity and case
 /// folding is `to_ascii_lowercase`: a byte loop, no `char` decoding.
-fn ascii_key(bytes: &[u8]) -> BlockKey {
-    let mut hasher = blake3::Hasher::new();
+fn normalize_ascii<S: KeySink>(bytes: &[u8], sink: &mut S) {
     // The usual paragraph: words between single spaces, nothing to trim or
     // collapse. Lower-case it a buffer at a time (vectorized) instead.
     let is_space = |b: &u8| matches!(b, b' ' | b'\t'..=b'\r');
@@ -213,15 +241,15 @@ fn ascii_key(bytes: &[u8]) -> BlockKey {
             let part = &mut buf[..chunk.len()];
             part.copy_from_slice(chunk);
             part.make_ascii_lowercase();
-            hasher.update(part);
+            sink.update(part);
         }
-        return first_128_bits(&hasher.finalize());
+        return;
     }
-    let mut writer = KeyWriter::new();
+    let mut writer = KeyWriter::new(sink);
     for &b in bytes {
         writer.push_ascii(b.to_ascii_lowercase());
     }
-    writer.finish()
+    writer.finish();
 }
 
 #[cfg(test)]
@@ -242,6 +270,27 @@ mod tests {
         assert_eq!(block_key("Cafe au lait"), block_key("Cafe\u{2003}au lait"));
     }
 
+    /// What each path appends, compared as bytes (stronger than keys).
+    fn ascii_key(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        normalize_ascii(bytes, &mut out);
+        out
+    }
+
+    fn unicode_key(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        normalize_unicode(text, &mut out);
+        out
+    }
+
+    fn full_nfkc_key(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut writer = KeyWriter::new(&mut out);
+        text.nfkc().for_each(|c| writer.fold(c));
+        writer.finish();
+        out
+    }
+
     proptest::proptest! {
         #[test]
         fn ascii_fast_path_matches_the_unicode_path(text in "[ -~\t\n\x0b\x0c\r]{0,5000}") {
@@ -250,21 +299,25 @@ mod tests {
 
         #[test]
         fn quick_check_path_matches_full_normalization(text in "\\PC{0,300}") {
-            let mut writer = KeyWriter::new();
-            text.nfkc().for_each(|c| writer.fold(c));
-            proptest::prop_assert_eq!(unicode_key(&text), writer.finish());
+            proptest::prop_assert_eq!(unicode_key(&text), full_nfkc_key(&text));
         }
 
         #[test]
         fn quick_check_path_matches_on_prose(text in "[a-zA-Z .\u{201c}\u{201d}\u{e9}\u{301}ßẞςΣ\u{a0}\u{2003}\u{130}]{0,200}") {
-            let mut writer = KeyWriter::new();
-            text.nfkc().for_each(|c| writer.fold(c));
-            proptest::prop_assert_eq!(unicode_key(&text), writer.finish());
+            proptest::prop_assert_eq!(unicode_key(&text), full_nfkc_key(&text));
         }
 
         #[test]
         fn simple_prose_path_matches_the_unicode_path(text in "[a-zA-Z]{1,8}( [a-zA-Z,.]{1,8}){0,1200}") {
             proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
+        }
+
+        /// Keys are the hash of exactly what `normalize_into` appends.
+        #[test]
+        fn keys_hash_the_normalized_text(text in "[a-zA-Z \u{a0}\u{e9}ß\n]{0,300}") {
+            let mut normalized = Vec::new();
+            normalize_into(&text, &mut normalized);
+            proptest::prop_assert_eq!(block_key(&text), first_128_bits(&blake3::hash(&normalized)));
         }
     }
 
