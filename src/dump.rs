@@ -819,7 +819,7 @@ impl ApplyContext<'_> {
         }
         reject_too_long(&mut out, u64::MAX);
         if !self.checking {
-            match jsonl::compress(&plain, self.compression) {
+            match jsonl::compress(plain, self.compression) {
                 Ok(bytes) => out.output = bytes,
                 Err(err) => out
                     .result

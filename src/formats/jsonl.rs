@@ -175,9 +175,61 @@ pub fn parse<'a>(
 /// `line` with the value at `span` replaced by `text` as a JSON string.
 pub fn splice(line: &[u8], span: &Range<usize>, text: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&line[..span.start]);
-    // Writing a str into a Vec cannot fail.
-    serde_json::to_writer(&mut *out, text).expect("JSON string to memory");
+    write_json_string(text, out);
     out.extend_from_slice(&line[span.end..]);
+}
+
+/// `text` as a JSON string, byte for byte as `serde_json` writes it: `"`,
+/// `\` and control characters escaped (the short forms where JSON has
+/// them, else `\u00xx`), everything else as it is. Prose has few bytes to
+/// escape, so blocks of 16 without one are copied whole after a check the
+/// compiler vectorizes; `serde_json` looks each byte up in a table.
+pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let needs_escape = |b: u8| u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\') != 0;
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = (at + 16).min(bytes.len());
+        let block = &bytes[at..end];
+        if !block
+            .iter()
+            .fold(false, |found, &b| found | needs_escape(b))
+        {
+            at = end;
+            continue;
+        }
+        for (i, &b) in block.iter().enumerate() {
+            if !needs_escape(b) {
+                continue;
+            }
+            out.extend_from_slice(&bytes[copied..at + i]);
+            copied = at + i + 1;
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                _ => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]),
+            }
+        }
+        at = end;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
 }
 
 /// Counts bytes read and fails once more than `cap` came out of a
@@ -235,18 +287,19 @@ pub fn reader<R: Read + Send + 'static>(
 
 /// Compresses one chunk on its own. Concatenated gzip members and zstd
 /// frames are valid streams, so chunks compress in parallel.
-pub fn compress(bytes: &[u8], compression: Compression) -> io::Result<Vec<u8>> {
+pub fn compress(bytes: Vec<u8>, compression: Compression) -> io::Result<Vec<u8>> {
     match compression {
-        Compression::None => Ok(bytes.to_vec()),
+        // Plain output is the bytes themselves: no copy.
+        Compression::None => Ok(bytes),
         Compression::Gzip => {
             let mut encoder = flate2::write::GzEncoder::new(
                 Vec::with_capacity(bytes.len() / 3),
                 flate2::Compression::default(),
             );
-            encoder.write_all(bytes)?;
+            encoder.write_all(&bytes)?;
             encoder.finish()
         }
-        Compression::Zstd => zstd::stream::encode_all(bytes, 3),
+        Compression::Zstd => zstd::stream::encode_all(bytes.as_slice(), 3),
     }
 }
 
@@ -504,6 +557,25 @@ mod tests {
     }
 
     #[test]
+    fn every_ascii_character_is_written_as_serde_json_writes_it() {
+        let all: String = (0u8..0x80).map(char::from).collect();
+        for text in [all.clone(), all.repeat(3), format!("x{all}")] {
+            let mut ours = Vec::new();
+            write_json_string(&text, &mut ours);
+            assert_eq!(ours, serde_json::to_vec(&text).unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_strings_are_written_as_serde_json_writes_them(text in "(\\PC|[\\x00-\\x1f\"\\\\\u{7f}\u{2028}])*") {
+            let mut ours = Vec::new();
+            write_json_string(&text, &mut ours);
+            proptest::prop_assert_eq!(ours, serde_json::to_vec(&text).unwrap());
+        }
+    }
+
+    #[test]
     fn chunks_keep_whole_lines_and_divert_long_ones() {
         let input = b"a\nbb\nccccccccccc\nd\ne".as_slice();
         let mut reader = ChunkReader::new(input, 3, 5);
@@ -557,8 +629,8 @@ mod tests {
     #[test]
     fn compressed_chunks_concatenate_into_one_stream() {
         for compression in [Compression::Gzip, Compression::Zstd] {
-            let mut stream = compress(b"one\n", compression).unwrap();
-            stream.extend(compress(b"two\n", compression).unwrap());
+            let mut stream = compress(b"one\n".to_vec(), compression).unwrap();
+            stream.extend(compress(b"two\n".to_vec(), compression).unwrap());
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("x");
             std::fs::write(&path, &stream).unwrap();
@@ -573,7 +645,7 @@ mod tests {
 
     #[test]
     fn decompression_is_capped() {
-        let stream = compress(&vec![b'a'; 100_000], Compression::Zstd).unwrap();
+        let stream = compress(vec![b'a'; 100_000], Compression::Zstd).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x");
         std::fs::write(&path, &stream).unwrap();
