@@ -127,7 +127,8 @@ struct Line {
 }
 
 fn split_lines(text: &str) -> (Vec<Line>, bool) {
-    let mut lines = Vec::new();
+    // Counted first (a vectorized pass) so the vector is allocated once.
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
         lines.push(Line { start, end: nl });
@@ -171,7 +172,8 @@ impl Segmenter {
             SegmentMode::Auto => detect_mode(&lines, text),
             fixed => fixed,
         };
-        let mut blocks: Vec<Block<'a>> = Vec::new();
+        // At most one block per line.
+        let mut blocks: Vec<Block<'a>> = Vec::with_capacity(lines.len());
         let mut push = |kind: BlockKind, first: usize, last: usize| {
             let span = lines[first].start..lines[last].end;
             blocks.push(Block {
