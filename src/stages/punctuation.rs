@@ -212,6 +212,33 @@ fn unprotected(text: &str, edits: &mut Vec<Edit>, scan: impl FnOnce(&str, &mut V
     }
 }
 
+/// Whether UTF-8 `bytes` hold only characters below U+0300 or in U+2002 to
+/// U+207F (Latin letters, curly quotes, dashes, most odd spaces): all are
+/// NFC and combine with nothing, so the text is NFC. (U+2000 and U+2001
+/// are not NFC: they become U+2002 and U+2003.) One pass over bytes, where
+/// the quick check decodes every character and looks it up.
+fn surely_nfc(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            // ASCII, and continuation bytes of a character already let through.
+            0x00..=0xbf => i += 1,
+            // U+0080 to U+02FF.
+            0xc2..=0xcb => i += 2,
+            // U+2002 to U+207F: E2 80 82–BF, E2 81 80–BF.
+            0xe2 if matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0x80), Some(0x82..=0xbf)) | (Some(0x81), _)
+            ) =>
+            {
+                i += 3;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// One edit for the span where `from` and `to` differ.
 fn edit_between(offset: usize, from: &str, to: &str, edits: &mut Vec<Edit>) {
     let prefix = from
@@ -234,6 +261,9 @@ fn edit_between(offset: usize, from: &str, to: &str, edits: &mut Vec<Edit>) {
 }
 
 fn normalize_form(text: &str, edits: &mut Vec<Edit>, compat: bool) {
+    if !compat && surely_nfc(text.as_bytes()) {
+        return;
+    }
     let quick = if compat {
         is_nfkc_quick(text.chars())
     } else {
@@ -846,6 +876,43 @@ mod tests {
     use super::*;
     use crate::config::SegmentMode;
     use crate::segment::Segmenter;
+
+    #[test]
+    fn characters_let_through_as_surely_nfc_are_nfc_and_combine_with_nothing() {
+        let through = (0x80..0x300)
+            .chain(0x2002..0x2080)
+            .filter_map(char::from_u32);
+        for c in through {
+            let text = c.to_string();
+            assert!(surely_nfc(text.as_bytes()), "{c:?}");
+            assert_eq!(is_nfc_quick(text.chars()), IsNormalized::Yes, "{c:?}");
+            assert_eq!(
+                unicode_normalization::char::canonical_combining_class(c),
+                0,
+                "{c:?}"
+            );
+        }
+        for c in [
+            '\u{300}',
+            '\u{2000}',
+            '\u{2001}',
+            '\u{2080}',
+            '\u{1d400}',
+            '\u{ac00}',
+            '\u{feff}',
+        ] {
+            assert!(!surely_nfc(c.to_string().as_bytes()), "{c:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn surely_nfc_text_passes_the_quick_check(text in "[a-zé\u{2000}-\u{207f}\u{80}-\u{2ff}\u{300}\u{301}\u{2080}]{0,40}") {
+            if surely_nfc(text.as_bytes()) {
+                proptest::prop_assert_eq!(is_nfc_quick(text.chars()), IsNormalized::Yes);
+            }
+        }
+    }
 
     fn clean_with(text: &str, config: PunctuationConfig) -> (String, Vec<Change>) {
         let seg = Segmenter::new(SegmentMode::Auto).segment(text);
