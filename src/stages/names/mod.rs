@@ -529,9 +529,22 @@ impl NameNormalizer {
         if surnames.is_empty() {
             return;
         }
+        // Each surname searched for with a SIMD finder, built once for the
+        // document, and written in title case once.
+        let wanted: Vec<Surname> = surnames
+            .iter()
+            .map(|surname| Surname {
+                finder: memchr::memmem::Finder::new(surname.as_bytes()),
+                titled: title_case(surname),
+            })
+            .collect();
         // Only blocks that hold one of the (few) surnames can change.
         for (block, headlines) in doc.blocks.iter_mut().zip(&headlines) {
-            if !is_prose(block.kind) || !surnames.iter().any(|s| block.text.contains(s.as_str())) {
+            let holds_one = || {
+                let text = block.text.as_bytes();
+                wanted.iter().any(|s| s.finder.find(text).is_some())
+            };
+            if !is_prose(block.kind) || !holds_one() {
                 continue;
             }
             // Reordering moves text, and the headline starts with it.
@@ -553,7 +566,7 @@ impl NameNormalizer {
                 block.line,
                 &mut doc.changes,
                 |t, e| {
-                    Self::capital_edits(t, &surnames, headlines, e);
+                    Self::capital_edits(t, &wanted, headlines, e);
                 },
             );
         }
@@ -753,19 +766,22 @@ impl NameNormalizer {
     /// line with a match is looked at here.
     fn capital_edits(
         text: &str,
-        surnames: &BTreeSet<String>,
+        surnames: &[Surname],
         headlines: Option<&[usize]>,
         edits: &mut Vec<Edit>,
     ) {
-        let mut found: Vec<(usize, &str)> = surnames
+        // Occurrences may overlap other ones of the same surname here, not
+        // with `match_indices`; whole words never do, and only they stay.
+        let mut found: Vec<(usize, &Surname)> = surnames
             .iter()
-            .flat_map(|s| text.match_indices(s.as_str()))
+            .flat_map(|s| s.finder.find_iter(text.as_bytes()).map(move |at| (at, s)))
             .filter(|&(at, s)| is_whole_word(text, at, at + s.len()))
             .collect();
         if found.is_empty() {
             return;
         }
-        found.sort_unstable();
+        // One whole word per position: by position is a total order here.
+        found.sort_unstable_by_key(|&(at, _)| at);
         let protected = Protected::find(text);
         let mut shouting: Option<(usize, bool)> = None;
         // Matches come in order: find each line start from the last one, so
@@ -789,7 +805,7 @@ impl NameNormalizer {
             };
             let range = at..at + surname.len();
             if !shout && !protected.overlaps(&range) {
-                edits.push(Edit::new(range, title_case(surname)));
+                edits.push(Edit::new(range, surname.titled.clone()));
             }
         }
     }
@@ -932,6 +948,18 @@ fn windows(bytes: &[u8], runs: &[usize], reach: usize) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// A surname the rewrite looks for: a finder for it, and how it is written.
+struct Surname<'a> {
+    finder: memchr::memmem::Finder<'a>,
+    titled: String,
+}
+
+impl Surname<'_> {
+    fn len(&self) -> usize {
+        self.finder.needle().len()
+    }
 }
 
 /// Which side of the word in capitals `ws[i]` a given name stands on
@@ -1293,6 +1321,34 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Surnames found with overlapping SIMD searches are the whole-word
+        /// occurrences `match_indices` finds, one surname at a time.
+        #[test]
+        fn surname_finders_find_what_match_indices_finds(
+            text in "[AB' \\-sa’]{0,40}",
+            surnames in proptest::collection::btree_set("[AB]{2,3}|A'B|A-B|B’A", 1..4),
+        ) {
+            let mut expected: Vec<(usize, &str)> = surnames
+                .iter()
+                .flat_map(|s| text.match_indices(s.as_str()))
+                .filter(|&(at, s)| is_whole_word(&text, at, at + s.len()))
+                .collect();
+            expected.sort_unstable();
+            let wanted: Vec<Surname> = surnames
+                .iter()
+                .map(|s| Surname { finder: memchr::memmem::Finder::new(s.as_bytes()), titled: title_case(s) })
+                .collect();
+            let mut edits = Vec::new();
+            NameNormalizer::capital_edits(&text, &wanted, Some(&[]), &mut edits);
+            let got: Vec<(usize, String)> = edits.iter().map(|e| (e.range.start, text[e.range.clone()].to_owned())).collect();
+            let expected: Vec<(usize, String)> = expected
+                .into_iter()
+                .filter(|&(at, s)| !Protected::find(&text).overlaps(&(at..at + s.len())))
+                .map(|(at, s)| (at, s.to_owned()))
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
+
         #[test]
         fn windowed_surname_search_matches_the_whole_line(text in ascii_line(), reach in 1usize..60) {
             let names = NameNormalizer::new(&NamesConfig::default());
