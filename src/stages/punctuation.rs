@@ -541,38 +541,72 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     if plain {
         return;
     }
-    let mut line_start = 0;
-    for line in text.split('\n') {
-        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
-        let body = &line[indent..];
-        let base = line_start + indent;
-        let mut run: Option<usize> = None;
-        let mut chars = body.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            let in_run = c == ' ' || odd_space(c).is_some();
-            if in_run && run.is_none() {
-                run = Some(i);
-            }
-            let run_end = match chars.peek() {
-                None if in_run => Some(body.len()),
-                Some(&(next, n)) if in_run && n != ' ' && odd_space(n).is_none() => Some(next),
-                _ => None,
-            };
-            let (Some(start), Some(end)) = (run, run_end) else {
-                continue;
-            };
-            run = None;
-            let stretch = &body[start..end];
-            let spaced = stretch.chars().any(|c| odd_space(c) != Some(""));
-            let at_line_end = end == body.len();
-            let plain_tail = at_line_end && stretch.bytes().all(|b| b == b' ' || b == b'\t');
-            let with = if !spaced || at_line_end { "" } else { " " };
-            if stretch != with && !plain_tail {
-                edits.push(Edit::new(base + start..base + end, with));
-            }
+    // Only runs that hold a tab, an odd or invisible character, or two
+    // characters can change: a lone plain space never does. Jump from one
+    // such place to the next instead of walking every character.
+    let is_run = |c: char| c == ' ' || odd_space(c).is_some();
+    let mut from = 0;
+    while let Some(at) = next_run_candidate(bytes, from) {
+        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+        let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+        let line = &text[line_start..line_end];
+        let body_start = line_end - line.trim_start_matches([' ', '\t']).len();
+        if at < body_start {
+            // In the indentation, which is kept.
+            from = body_start;
+            continue;
         }
-        line_start += line.len() + 1;
+        let c = text[at..].chars().next().unwrap_or(' ');
+        if !is_run(c) {
+            from = at + c.len_utf8();
+            continue;
+        }
+        let start = text[body_start..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_run(c))
+            .last()
+            .map_or(at, |(i, _)| body_start + i);
+        let end = text[at..line_end]
+            .char_indices()
+            .find(|&(_, c)| !is_run(c))
+            .map_or(line_end, |(i, _)| at + i);
+        let stretch = &text[start..end];
+        let spaced = stretch.chars().any(|c| odd_space(c) != Some(""));
+        let at_line_end = end == line_end;
+        let plain_tail = at_line_end && stretch.bytes().all(|b| b == b' ' || b == b'\t');
+        let with = if !spaced || at_line_end { "" } else { " " };
+        if stretch != with && !plain_tail {
+            edits.push(Edit::new(start..end, with));
+        }
+        from = end;
     }
+}
+
+/// The first place at or after `from` where a run that can change may be:
+/// a tab, a non-ASCII character (odd spaces are), or two spaces. Blocks of
+/// 32 bytes with none are ruled out by a pass the compiler vectorizes.
+fn next_run_candidate(bytes: &[u8], from: usize) -> Option<usize> {
+    let maybe = |a: u8, b: u8| {
+        u8::from(a == b'\t') | u8::from(a >= 0x80) | (u8::from(a == b' ') & u8::from(b == b' '))
+            != 0
+    };
+    let mut at = from;
+    while at < bytes.len() {
+        let end = (at + 32).min(bytes.len());
+        // The byte after each one, or a NUL past the end.
+        let next = |i: usize| bytes.get(i + 1).copied().unwrap_or(0);
+        let block = &bytes[at..end];
+        let hit = block
+            .iter()
+            .zip(bytes[at + 1..].iter().chain(std::iter::once(&0)))
+            .fold(false, |hit, (&a, &b)| hit | maybe(a, b));
+        if hit {
+            return (at..end).find(|&i| maybe(bytes[i], next(i)));
+        }
+        at = end;
+    }
+    None
 }
 
 fn trailing_space(text: &str, edits: &mut Vec<Edit>) {
@@ -877,6 +911,42 @@ mod tests {
     use crate::config::SegmentMode;
     use crate::segment::Segmenter;
 
+    /// `odd_spaces` as it was: every character of every line walked.
+    fn reference_odd_spaces(text: &str, edits: &mut Vec<Edit>) {
+        let mut line_start = 0;
+        for line in text.split('\n') {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            let body = &line[indent..];
+            let base = line_start + indent;
+            let mut run: Option<usize> = None;
+            let mut chars = body.char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                let in_run = c == ' ' || odd_space(c).is_some();
+                if in_run && run.is_none() {
+                    run = Some(i);
+                }
+                let run_end = match chars.peek() {
+                    None if in_run => Some(body.len()),
+                    Some(&(next, n)) if in_run && n != ' ' && odd_space(n).is_none() => Some(next),
+                    _ => None,
+                };
+                let (Some(start), Some(end)) = (run, run_end) else {
+                    continue;
+                };
+                run = None;
+                let stretch = &body[start..end];
+                let spaced = stretch.chars().any(|c| odd_space(c) != Some(""));
+                let at_line_end = end == body.len();
+                let plain_tail = at_line_end && stretch.bytes().all(|b| b == b' ' || b == b'\t');
+                let with = if !spaced || at_line_end { "" } else { " " };
+                if stretch != with && !plain_tail {
+                    edits.push(Edit::new(base + start..base + end, with));
+                }
+            }
+            line_start += line.len() + 1;
+        }
+    }
+
     #[test]
     fn characters_let_through_as_surely_nfc_are_nfc_and_combine_with_nothing() {
         let through = (0x80..0x300)
@@ -905,7 +975,35 @@ mod tests {
         }
     }
 
+    fn edits_of(
+        scan: fn(&str, &mut Vec<Edit>),
+        text: &str,
+    ) -> Vec<(std::ops::Range<usize>, String)> {
+        let mut edits = Vec::new();
+        scan(text, &mut edits);
+        edits
+            .into_iter()
+            .map(|e| (e.range, e.with.into_owned()))
+            .collect()
+    }
+
     proptest::proptest! {
+        #[test]
+        fn odd_spaces_finds_the_runs_walking_every_character_finds(
+            text in "[ a\t\n\u{a0}\u{ad}\u{2003}\u{200b}\u{2060}\u{feff}\u{202f}“é]{0,80}",
+        ) {
+            proptest::prop_assert_eq!(edits_of(odd_spaces, &text), edits_of(reference_odd_spaces, &text));
+        }
+
+        #[test]
+        fn odd_spaces_on_long_lines(
+            words in proptest::collection::vec("[a-z“]{1,6}", 1..60),
+            gaps in proptest::collection::vec(proptest::sample::select(vec![" ", " ", " ", "  ", "\t", "\u{a0}", " \u{200b}", "\n", "\n  "]), 60),
+        ) {
+            let text: String = words.iter().zip(&gaps).flat_map(|(w, g)| [w.as_str(), g]).collect();
+            proptest::prop_assert_eq!(edits_of(odd_spaces, &text), edits_of(reference_odd_spaces, &text));
+        }
+
         #[test]
         fn surely_nfc_text_passes_the_quick_check(text in "[a-zé\u{2000}-\u{207f}\u{80}-\u{2ff}\u{300}\u{301}\u{2080}]{0,40}") {
             if surely_nfc(text.as_bytes()) {
