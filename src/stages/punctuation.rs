@@ -546,19 +546,24 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     // such place to the next instead of walking every character.
     let is_run = |c: char| c == ' ' || odd_space(c).is_some();
     let mut from = 0;
+    // The line the last candidate was on: where it ends and its text starts.
+    let (mut line_end, mut body_start) = (0, 0);
     while let Some(at) = next_run_candidate(bytes, from) {
-        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-        let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-        let line = &text[line_start..line_end];
-        let body_start = line_end - line.trim_start_matches([' ', '\t']).len();
+        let c = text[at..].chars().next().unwrap_or(' ');
+        if !is_run(c) {
+            // A curly quote, an accent: passed over without more work.
+            from = at + c.len_utf8();
+            continue;
+        }
+        if at > line_end || (at == 0 && line_end == 0) {
+            let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+            line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+            let line = &text[line_start..line_end];
+            body_start = line_end - line.trim_start_matches([' ', '\t']).len();
+        }
         if at < body_start {
             // In the indentation, which is kept.
             from = body_start;
-            continue;
-        }
-        let c = text[at..].chars().next().unwrap_or(' ');
-        if !is_run(c) {
-            from = at + c.len_utf8();
             continue;
         }
         let start = text[body_start..at]
@@ -766,12 +771,38 @@ fn symbol_positions(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
         .map(|i| (i, char::from(bytes[i])))
         .filter(|(_, c)| symbols.contains(c))
         .collect();
-    if !text.is_ascii() {
-        for &symbol in symbols.iter().filter(|c| !c.is_ascii()) {
+    let wide: Vec<char> = symbols.iter().copied().filter(|c| !c.is_ascii()).collect();
+    if wide.is_empty() || text.is_ascii() {
+        return found;
+    }
+    let mut buf = [0u8; 4];
+    let mut leads: Vec<u8> = wide
+        .iter()
+        .map(|c| c.encode_utf8(&mut buf).as_bytes()[0])
+        .collect();
+    leads.sort_unstable();
+    leads.dedup();
+    let three = match leads[..] {
+        [a] => Some((a, a, a)),
+        [a, b] => Some((a, b, b)),
+        [a, b, c] => Some((a, b, c)),
+        _ => None,
+    };
+    if let Some((a, b, c)) = three {
+        // The usual symbols (• ‣ ・) share two lead bytes: one pass over
+        // those, not one search per symbol. A lead byte never continues
+        // another character, so each hit starts one.
+        for i in memchr::memchr3_iter(a, b, c, bytes) {
+            if let Some(symbol) = text[i..].chars().next().filter(|c| wide.contains(c)) {
+                found.push((i, symbol));
+            }
+        }
+    } else {
+        for &symbol in &wide {
             found.extend(text.match_indices(symbol).map(|(i, _)| (i, symbol)));
         }
-        found.sort_unstable();
     }
+    found.sort_unstable();
     found
 }
 
@@ -988,6 +1019,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn symbol_positions_are_every_occurrence_of_every_symbol(
+            text in "[a -*+•‣・·◦▪“é]{0,60}",
+            symbols in proptest::collection::btree_set(proptest::sample::select(vec!['-', '*', '+', '•', '‣', '・', '·', '◦', '▪']), 0..7),
+        ) {
+            let symbols: Vec<char> = symbols.into_iter().collect();
+            let mut expected: Vec<(usize, char)> = symbols
+                .iter()
+                .flat_map(|&s| text.match_indices(s).map(move |(i, _)| (i, s)))
+                .collect();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(symbol_positions(&text, &symbols), expected);
+        }
+
         #[test]
         fn odd_spaces_finds_the_runs_walking_every_character_finds(
             text in "[ a\t\n\u{a0}\u{ad}\u{2003}\u{200b}\u{2060}\u{feff}\u{202f}“é]{0,80}",
