@@ -33,7 +33,6 @@ use crate::rule::Rule;
 use crate::segment::bullet;
 
 // Built once: a memmem searcher costs more to make than to run on a block.
-static DOUBLE_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("  "));
 static DOUBLE_HYPHEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("--"));
 
 /// Applies the punctuation rules the config switches on.
@@ -525,20 +524,7 @@ fn odd_space(c: char) -> Option<&'static str> {
 /// trailing-space rule.
 fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     let bytes = text.as_bytes();
-    let odd = |second: u8, last: u8| match second {
-        // U+2000–U+200B and U+202F.
-        0x80 => (0x80..=0x8b).contains(&last) || last == 0xaf,
-        // U+205F and U+2060.
-        _ => last == 0x9f || last == 0xa0,
-    };
-    let plain = memchr::memchr(b'\t', bytes).is_none()
-        && DOUBLE_SPACE.find(bytes).is_none()
-        && (text.is_ascii()
-            || (!has_general_punctuation(bytes, odd)
-                // U+00A0, U+00AD (C2 A0, C2 AD) and U+FEFF (EF BB BF).
-                && !memchr::memchr_iter(0xc2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0xa0 | 0xad)))
-                && !text.contains('\u{feff}')));
-    if plain {
+    if !may_hold_odd_spaces(bytes) {
         return;
     }
     // Only runs that hold a tab, an odd or invisible character, or two
@@ -586,6 +572,47 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
         }
         from = end;
     }
+}
+
+/// Whether `bytes` hold anything [`odd_spaces`] changes: a tab, two
+/// spaces, or an odd or invisible space (U+00A0, U+00AD, U+2000–U+200B,
+/// U+202F, U+205F, U+2060, U+FEFF). One pass the compiler vectorizes,
+/// where a search for each took a pass apiece.
+fn may_hold_odd_spaces(bytes: &[u8]) -> bool {
+    let is = |x: u8, y: u8| u8::from(x == y);
+    let starts_one = |a: u8, b: u8, c: u8| {
+        let general = is(a, 0xe2)
+            & ((is(b, 0x80) & (u8::from(c.wrapping_sub(0x80) < 12) | is(c, 0xaf)))
+                | (is(b, 0x81) & (is(c, 0x9f) | is(c, 0xa0))));
+        let latin = is(a, 0xc2) & (is(b, 0xa0) | is(b, 0xad));
+        let bom = is(a, 0xef) & is(b, 0xbb) & is(c, 0xbf);
+        is(a, b'\t') | (is(a, b' ') & is(b, b' ')) | latin | general | bom
+    };
+    let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + 64).min(bytes.len());
+        let hit = if end + 2 <= bytes.len() {
+            let (a, b, c) = (
+                &bytes[start..end],
+                &bytes[start + 1..=end],
+                &bytes[start + 2..end + 2],
+            );
+            a.iter()
+                .zip(b)
+                .zip(c)
+                .fold(0, |hit, ((&a, &b), &c)| hit | starts_one(a, b, c))
+        } else {
+            (start..end).fold(0, |hit, i| {
+                hit | starts_one(byte(i), byte(i + 1), byte(i + 2))
+            })
+        };
+        if hit != 0 {
+            return true;
+        }
+        start = end;
+    }
+    false
 }
 
 /// The first place at or after `from` where a run that can change may be:
@@ -942,6 +969,25 @@ mod tests {
     use crate::config::SegmentMode;
     use crate::segment::Segmenter;
 
+    /// The searches `odd_spaces` made before it walked a text.
+    fn reference_plain(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let odd = |second: u8, last: u8| match second {
+            // U+2000–U+200B and U+202F.
+            0x80 => (0x80..=0x8b).contains(&last) || last == 0xaf,
+            // U+205F and U+2060.
+            _ => last == 0x9f || last == 0xa0,
+        };
+        let plain = memchr::memchr(b'\t', bytes).is_none()
+            && memchr::memmem::find(bytes, b"  ").is_none()
+            && (text.is_ascii()
+                || (!has_general_punctuation(bytes, odd)
+                    // U+00A0, U+00AD (C2 A0, C2 AD) and U+FEFF (EF BB BF).
+                    && !memchr::memchr_iter(0xc2, bytes).any(|i| matches!(bytes.get(i + 1), Some(0xa0 | 0xad)))
+                    && !text.contains('\u{feff}')));
+        plain
+    }
+
     /// `odd_spaces` as it was: every character of every line walked.
     fn reference_odd_spaces(text: &str, edits: &mut Vec<Edit>) {
         let mut line_start = 0;
@@ -1006,6 +1052,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn one_pass_tells_what_the_searches_told_of_each_character() {
+        let chars = (0..0x3000).chain(0xfe00..0xff00).filter_map(char::from_u32);
+        for c in chars {
+            for text in [
+                c.to_string(),
+                format!("ab{c}"),
+                format!("{c} "),
+                format!(" {c}"),
+            ] {
+                assert_eq!(
+                    may_hold_odd_spaces(text.as_bytes()),
+                    !reference_plain(&text),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
     fn edits_of(
         scan: fn(&str, &mut Vec<Edit>),
         text: &str,
@@ -1031,6 +1096,13 @@ mod tests {
                 .collect();
             expected.sort_unstable();
             proptest::prop_assert_eq!(symbol_positions(&text, &symbols), expected);
+        }
+
+        #[test]
+        fn one_pass_tells_what_the_searches_told(
+            text in "[ a\\t\\n\\u{a0}\\u{ad}\\u{a1}\\u{2000}-\\u{2010}\\u{2028}-\\u{2030}\\u{205e}-\\u{2061}\\u{feff}\\u{fefe}“é]{0,80}",
+        ) {
+            proptest::prop_assert_eq!(may_hold_odd_spaces(text.as_bytes()), !reference_plain(&text));
         }
 
         #[test]
