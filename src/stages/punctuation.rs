@@ -791,10 +791,14 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
     }
 }
 
-/// Byte offsets of the bullet symbols in `text`, in order.
-fn symbol_positions(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
+/// Byte offsets of the bullet symbols in `text` that follow a space, in order.
+fn spaced_symbols(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
     let bytes = text.as_bytes();
+    // Only a symbol after a space can be glued on: a hyphen inside a word
+    // or a curly quote is passed over at once.
+    let spaced = |i: usize| i > 0 && bytes[i - 1] == b' ';
     let mut found: Vec<(usize, char)> = memchr::memchr3_iter(b'-', b'*', b'+', bytes)
+        .filter(|&i| spaced(i))
         .map(|i| (i, char::from(bytes[i])))
         .filter(|(_, c)| symbols.contains(c))
         .collect();
@@ -819,14 +823,18 @@ fn symbol_positions(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
         // The usual symbols (• ‣ ・) share two lead bytes: one pass over
         // those, not one search per symbol. A lead byte never continues
         // another character, so each hit starts one.
-        for i in memchr::memchr3_iter(a, b, c, bytes) {
+        for i in memchr::memchr3_iter(a, b, c, bytes).filter(|&i| spaced(i)) {
             if let Some(symbol) = text[i..].chars().next().filter(|c| wide.contains(c)) {
                 found.push((i, symbol));
             }
         }
     } else {
         for &symbol in &wide {
-            found.extend(text.match_indices(symbol).map(|(i, _)| (i, symbol)));
+            found.extend(
+                text.match_indices(symbol)
+                    .map(|(i, _)| (i, symbol))
+                    .filter(|&(i, _)| spaced(i)),
+            );
         }
     }
     found.sort_unstable();
@@ -834,7 +842,7 @@ fn symbol_positions(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
 }
 
 fn glued_bullets(text: &str, symbols: &[char], edits: &mut Vec<Edit>) {
-    for (i, c) in symbol_positions(text, symbols) {
+    for (i, c) in spaced_symbols(text, symbols) {
         if i == 0 {
             continue;
         }
@@ -1085,7 +1093,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn symbol_positions_are_every_occurrence_of_every_symbol(
+        fn spaced_symbols_are_every_occurrence_of_a_symbol_after_a_space(
             text in "[a -*+•‣・·◦▪“é]{0,60}",
             symbols in proptest::collection::btree_set(proptest::sample::select(vec!['-', '*', '+', '•', '‣', '・', '·', '◦', '▪']), 0..7),
         ) {
@@ -1093,9 +1101,10 @@ mod tests {
             let mut expected: Vec<(usize, char)> = symbols
                 .iter()
                 .flat_map(|&s| text.match_indices(s).map(move |(i, _)| (i, s)))
+                .filter(|&(i, _)| text[..i].ends_with(' '))
                 .collect();
             expected.sort_unstable();
-            proptest::prop_assert_eq!(symbol_positions(&text, &symbols), expected);
+            proptest::prop_assert_eq!(spaced_symbols(&text, &symbols), expected);
         }
 
         #[test]
