@@ -253,13 +253,7 @@ impl Pipeline {
         // normalizing. (Other text can shrink or grow: NFKC, `ß` → `ss`.)
         if eligible().all(|block| block.text.is_ascii()) {
             let mut counts: Vec<usize> = eligible()
-                .map(|block| {
-                    let spaces = block
-                        .text
-                        .bytes()
-                        .filter(|&b| matches!(b, b' ' | b'\t'..=b'\r'));
-                    block.text.len() - spaces.count()
-                })
+                .map(|block| block.text.len() - ascii_spaces(block.text.as_bytes()))
                 .collect();
             counts.sort_unstable();
             if counts.windows(2).all(|pair| pair[0] != pair[1]) {
@@ -306,6 +300,16 @@ impl Pipeline {
             Eol::Preserve => first,
         }
     }
+}
+
+/// The ASCII white space bytes in `bytes` (space, `\t` to `\r`), counted a
+/// block of 255 at a time into a byte, which the compiler vectorizes.
+fn ascii_spaces(bytes: &[u8]) -> usize {
+    let space = |b: u8| u8::from(b == b' ') | u8::from(b.wrapping_sub(b'\t') < 5);
+    bytes
+        .chunks(255)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &b| n + space(b))))
+        .sum()
 }
 
 fn whole_document(text: &str) -> Document<'_> {

@@ -588,31 +588,29 @@ fn may_hold_odd_spaces(bytes: &[u8]) -> bool {
         let bom = is(a, 0xef) & is(b, 0xbb) & is(c, 0xbf);
         is(a, b'\t') | (is(a, b' ') & is(b, b' ')) | latin | general | bom
     };
-    let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    // Each byte with the two after it; `window` holds 64 + 2 bytes.
+    let block = |window: &[u8]| {
+        let n = window.len() - 2;
+        let (a, b, c) = (&window[..n], &window[1..=n], &window[2..]);
+        a.iter()
+            .zip(b)
+            .zip(c)
+            .fold(0, |hit, ((&a, &b), &c)| hit | starts_one(a, b, c))
+            != 0
+    };
     let mut start = 0;
-    while start < bytes.len() {
-        let end = (start + 64).min(bytes.len());
-        let hit = if end + 2 <= bytes.len() {
-            let (a, b, c) = (
-                &bytes[start..end],
-                &bytes[start + 1..=end],
-                &bytes[start + 2..end + 2],
-            );
-            a.iter()
-                .zip(b)
-                .zip(c)
-                .fold(0, |hit, ((&a, &b), &c)| hit | starts_one(a, b, c))
-        } else {
-            (start..end).fold(0, |hit, i| {
-                hit | starts_one(byte(i), byte(i + 1), byte(i + 2))
-            })
-        };
-        if hit != 0 {
+    while start + 66 <= bytes.len() {
+        if block(&bytes[start..start + 66]) {
             return true;
         }
-        start = end;
+        start += 64;
     }
-    false
+    // The rest (65 bytes at most), padded with NULs, which start nothing,
+    // so that it takes the same vectorized path.
+    let mut tail = [0u8; 67];
+    let rest = &bytes[start..];
+    tail[..rest.len()].copy_from_slice(rest);
+    block(&tail[..rest.len() + 2])
 }
 
 /// The first place at or after `from` where a run that can change may be:
@@ -623,22 +621,21 @@ fn next_run_candidate(bytes: &[u8], from: usize) -> Option<usize> {
         u8::from(a == b'\t') | u8::from(a >= 0x80) | (u8::from(a == b' ') & u8::from(b == b' '))
             != 0
     };
+    // The byte after each one, or a NUL past the end.
+    let next = |i: usize| bytes.get(i + 1).copied().unwrap_or(0);
     let mut at = from;
-    while at < bytes.len() {
-        let end = (at + 32).min(bytes.len());
-        // The byte after each one, or a NUL past the end.
-        let next = |i: usize| bytes.get(i + 1).copied().unwrap_or(0);
-        let block = &bytes[at..end];
-        let hit = block
-            .iter()
-            .zip(bytes[at + 1..].iter().chain(std::iter::once(&0)))
-            .fold(false, |hit, (&a, &b)| hit | maybe(a, b));
-        if hit {
-            return (at..end).find(|&i| maybe(bytes[i], next(i)));
+    // Whole blocks with the byte after them; the last few bytes one by one.
+    while at + 33 <= bytes.len() {
+        let (a, b) = (&bytes[at..at + 32], &bytes[at + 1..at + 33]);
+        if a.iter()
+            .zip(b)
+            .fold(false, |hit, (&a, &b)| hit | maybe(a, b))
+        {
+            return (at..at + 32).find(|&i| maybe(bytes[i], next(i)));
         }
-        at = end;
+        at += 32;
     }
-    None
+    (at..bytes.len()).find(|&i| maybe(bytes[i], next(i)))
 }
 
 fn trailing_space(text: &str, edits: &mut Vec<Edit>) {
@@ -1057,6 +1054,20 @@ mod tests {
             '\u{feff}',
         ] {
             assert!(!surely_nfc(c.to_string().as_bytes()), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn odd_spaces_are_seen_wherever_blocks_and_the_tail_cut() {
+        for len in 0..200 {
+            let plain = "a".repeat(len);
+            assert!(!may_hold_odd_spaces(plain.as_bytes()), "{len}");
+            for at in 0..=len {
+                for odd in ["\u{2003}", "  ", "\t", "\u{feff}"] {
+                    let text = format!("{}{odd}{}", &plain[..at], &plain[at..]);
+                    assert!(may_hold_odd_spaces(text.as_bytes()), "{len} {at} {odd:?}");
+                }
+            }
         }
     }
 
