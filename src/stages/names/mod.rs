@@ -692,6 +692,8 @@ impl NameNormalizer {
                 {
                     first -= 1;
                 }
+                // The chain, the word before it and the two after must be in
+                // the window, unless it reaches that edge of the line.
                 let seen_whole = (at_start || first >= 2) && (at_end || j + 2 < words.len());
                 if !seen_whole {
                     return false;
