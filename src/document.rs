@@ -188,13 +188,7 @@ fn position(bytes: &[u8], offset: usize) -> (u32, u32) {
 /// Decodes raw bytes: rejects binary and invalid UTF-8, strips a BOM, and
 /// turns CRLF and lone CR into LF. Borrows when nothing needs changing.
 pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
-    // A NUL in the first 8 KiB is how git and ripgrep tell binary files.
-    let probe = &bytes[..bytes.len().min(8192)];
-    if let Some(at) = memchr::memchr(0, probe) {
-        return Err(DecodeError::Binary {
-            line: position(bytes, at).0,
-        });
-    }
+    refuse_binary(bytes)?;
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let at = err.valid_up_to();
         let (line, column) = position(bytes, at);
@@ -211,13 +205,19 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, DecodeError> {
 /// field (checking it again would cost a pass over every record): a NUL is
 /// refused the same way.
 pub fn decode_str(text: &str) -> Result<Decoded<'_>, DecodeError> {
-    let probe = &text.as_bytes()[..text.len().min(8192)];
-    if let Some(at) = memchr::memchr(0, probe) {
-        return Err(DecodeError::Binary {
-            line: position(text.as_bytes(), at).0,
-        });
-    }
+    refuse_binary(text.as_bytes())?;
     Ok(decode_valid(text))
+}
+
+/// A NUL in the first 8 KiB is how git and ripgrep tell binary files.
+fn refuse_binary(bytes: &[u8]) -> Result<(), DecodeError> {
+    let probe = &bytes[..bytes.len().min(8192)];
+    match memchr::memchr(0, probe) {
+        Some(at) => Err(DecodeError::Binary {
+            line: position(bytes, at).0,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// BOM and line endings of valid text.
