@@ -437,7 +437,7 @@ fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> DocKeys {
 struct ChunkOut {
     /// The output lines, compressed as the dump is.
     output: Vec<u8>,
-    /// Bad lines, byte for byte, each with a newline.
+    /// Bad lines, byte for byte, each with its own line ending.
     rejected: Vec<u8>,
     /// For each changed record: its reasons as `#` lines, then its diff.
     report: String,
@@ -806,8 +806,10 @@ impl ApplyContext<'_> {
                 Kept::Spliced(new) => Some(new.as_slice()),
                 Kept::Rejected if self.keep_bad_lines => Some(bytes),
                 Kept::Rejected => {
+                    // Byte for byte: with its own line ending, `\r\n`
+                    // included, or none if it ended the file without one.
                     out.rejected.extend_from_slice(bytes);
-                    out.rejected.push(b'\n');
+                    out.rejected.extend_from_slice(ending);
                     None
                 }
                 Kept::Nothing => None,

@@ -125,6 +125,32 @@ fn plain_gzip_and_zstd_round_trip_with_every_other_field_kept() {
         .code(0);
 }
 
+/// `rejected/` holds each bad line exactly as read: a CRLF line keeps its
+/// `\r\n`, and a last line without a newline gets none.
+#[test]
+fn rejected_lines_keep_their_own_line_endings() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = [
+        &b"{\"id\": 1, \"text\": \r\n"[..],
+        b"{\"id\": 2}\n",
+        b"not json",
+    ];
+    let mut bytes = b"{\"text\": \"fine\"}\r\n".to_vec();
+    for line in bad {
+        bytes.extend_from_slice(line);
+    }
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/d.jsonl"), &bytes).unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        std::fs::read(dir.path().join("out/rejected/d.jsonl")).unwrap(),
+        bad.concat()
+    );
+}
+
 #[test]
 fn bad_lines_are_rejected_byte_for_byte_and_the_rest_goes_on() {
     let dir = tempfile::tempdir().unwrap();
