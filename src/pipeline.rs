@@ -246,14 +246,20 @@ impl Pipeline {
         let Some(dedup) = &self.dedup else {
             return false;
         };
-        let eligible = || doc.blocks.iter().filter(|block| dedup.eligible(block));
+        let blocks: Vec<&str> = doc
+            .blocks
+            .iter()
+            .filter(|block| dedup.eligible(block))
+            .map(|block| &*block.text)
+            .collect();
         // ASCII text normalizes by lower-casing and collapsing white space,
         // which keeps its count of other bytes: blocks all in ASCII whose
         // counts differ cannot share a key, and counting is cheaper than
         // normalizing. (Other text can shrink or grow: NFKC, `ß` → `ss`.)
-        if eligible().all(|block| block.text.is_ascii()) {
-            let mut counts: Vec<usize> = eligible()
-                .map(|block| block.text.len() - ascii_spaces(block.text.as_bytes()))
+        if blocks.iter().all(|block| block.is_ascii()) {
+            let mut counts: Vec<usize> = blocks
+                .iter()
+                .map(|block| block.len() - ascii_spaces(block.as_bytes()))
                 .collect();
             counts.sort_unstable();
             if counts.windows(2).all(|pair| pair[0] != pair[1]) {
@@ -263,9 +269,9 @@ impl Pipeline {
         NORMALIZED.with_borrow_mut(|(text, spans)| {
             text.clear();
             spans.clear();
-            for block in doc.blocks.iter().filter(|block| dedup.eligible(block)) {
+            for block in &blocks {
                 let start = text.len();
-                normalize_into(&block.text, text);
+                normalize_into(block, text);
                 spans.push(start..text.len());
             }
             spans.sort_unstable_by(|a, b| text[a.clone()].cmp(&text[b.clone()]));

@@ -532,8 +532,8 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
     // such place to the next instead of walking every character.
     let is_run = |c: char| c == ' ' || odd_space(c).is_some();
     let mut from = 0;
-    // The line the last candidate was on: where it ends and its text starts.
-    let (mut line_end, mut body_start) = (0, 0);
+    // The line the last run was on: where its text starts and where it ends.
+    let mut line: Option<(usize, usize)> = None;
     while let Some(at) = next_run_candidate(bytes, from) {
         let c = text[at..].chars().next().unwrap_or(' ');
         if !is_run(c) {
@@ -541,12 +541,15 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
             from = at + c.len_utf8();
             continue;
         }
-        if at > line_end || (at == 0 && line_end == 0) {
-            let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-            line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-            let line = &text[line_start..line_end];
-            body_start = line_end - line.trim_start_matches([' ', '\t']).len();
-        }
+        let (body_start, line_end) = match line {
+            Some((body_start, line_end)) if at < line_end => (body_start, line_end),
+            _ => {
+                let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+                let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+                let body_start = end - text[start..end].trim_start_matches([' ', '\t']).len();
+                *line.insert((body_start, end))
+            }
+        };
         if at < body_start {
             // In the indentation, which is kept.
             from = body_start;
