@@ -79,7 +79,7 @@ impl Deduplicator {
 
 /// Where the normalized text of a block goes: blake3 for its key, or a
 /// buffer to compare it with others ([`normalize_into`]).
-pub trait KeySink {
+trait KeySink {
     fn update(&mut self, bytes: &[u8]);
 }
 
