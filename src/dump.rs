@@ -1,8 +1,9 @@
 //! JSONL dumps through the phases: read in line-aligned chunks, chunks
 //! worked on in parallel, results put back in line order.
 //!
-//! Memory stays bounded: a few batches of chunks are in flight at a time
-//! (one being read, one worked on, one written out), never the whole file.
+//! Memory stays bounded: a few chunks per thread are in flight at a time
+//! (being read, worked on, or waiting to be written out), never the whole
+//! file.
 //! Every line is a document slot (document number = the dump's first
 //! number + line − 1), so both phases number records the same way without
 //! a counting pass. Compressed output is made chunk by chunk in parallel
@@ -14,8 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::Arc;
-
-use rayon::prelude::*;
 
 use crate::config::EmptyRecords;
 use crate::diff;
@@ -31,12 +30,12 @@ use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::stages::names::Mention;
 use crate::write::{in_place_target, AtomicFile};
 
-/// Chunks per thread in a batch: two, so a thread with a slow chunk does
-/// not hold up the others for long, and small batches so the pipeline
-/// fills and drains fast (little of a dump is read or written with nothing
-/// else going on). Nothing written depends on the batch size: each chunk's
-/// results, too-long lines included, are merged in line order.
-const CHUNKS_PER_THREAD: usize = 2;
+/// Chunks in flight per thread: read, being worked on, or waiting for
+/// their turn to be merged. Three, so a thread that finishes a chunk finds
+/// the next one read, and a slow chunk lets the others run ahead by a
+/// little; more only costs memory. Nothing written depends on it: chunks
+/// are merged in line order.
+const CHUNKS_PER_THREAD: usize = 3;
 
 /// Counts the raw (compressed) bytes read, for progress.
 struct Counting<R> {
@@ -114,37 +113,64 @@ struct Overflow<'a> {
 /// Bytes of a too-long line set aside by the reader, or why they could not be.
 type Spill = io::Result<File>;
 
-/// A batch of chunks as the reader hands it over.
-struct Batch {
-    /// Each chunk with the too-long line it ends on, set aside.
-    chunks: Vec<(Chunk, Option<Spill>)>,
-    /// The read error that ended the file, with the start of the line it
-    /// broke off in if that line was already too long.
-    ended: Option<(Failure, Option<Spill>)>,
-    /// Raw bytes read by the end of the batch, for progress.
+/// A chunk as the workers get it.
+struct ToWork {
+    /// Position in read order, from 0.
+    at: u64,
+    chunk: Chunk,
+    /// The too-long line the chunk ends on, set aside.
+    spill: Option<Spill>,
+    /// Raw bytes read by the end of the chunk, for progress.
     read: u64,
 }
 
-/// A batch worked on, waiting for its merge.
-struct Worked<T> {
-    done: Vec<T>,
-    spills: Vec<Option<Spill>>,
-    ended: Option<(Failure, Option<Spill>)>,
-    read: u64,
+/// What the merge gets, in any order.
+enum ToMerge<T> {
+    /// A chunk worked on, with its position in read order.
+    Worked {
+        at: u64,
+        done: T,
+        spill: Option<Spill>,
+        read: u64,
+    },
+    /// The end of the file after `chunks` chunks; with the read error that
+    /// ended it early, if any, and the start of the line it broke off in if
+    /// that line was already too long.
+    End {
+        chunks: u64,
+        ended: Option<(Failure, Option<Spill>)>,
+    },
+    /// A worker panicked: the chunk it held will never come.
+    Abandoned,
 }
 
-/// Reads the dump in batches and hands each batch's chunks, processed in
-/// parallel by `work`, to `merge` in order. Returns the read error that
+/// Tells the merge when a worker unwinds, so that it stops waiting for the
+/// chunk that worker held (the panic then surfaces from the pool).
+struct PanicNotice<'a, T>(&'a mpsc::Sender<ToMerge<T>>);
+
+impl<T> Drop for PanicNotice<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.send(ToMerge::Abandoned);
+        }
+    }
+}
+
+/// Reads the dump in chunks and hands each chunk, processed by `work` on
+/// the pool's threads, to `merge` in line order. Returns the read error that
 /// ended the file early, if any.
 ///
 /// Three stages overlap, so that neither the pool nor the disk waits on the
-/// other: a reader thread reads (and decompresses) batch N+1 while the pool
-/// works on batch N (compressing its output too) and the calling thread
-/// merges batch N−1 (writes it out). The channel is a rendezvous, so a batch
-/// read early waits in the reader: three batches at most are in memory,
-/// whatever the dump's size. `merge` stays on the calling thread and gets
-/// the batches in order, so nothing it writes depends on timing.
-fn batches<T: Send>(
+/// other: a reader thread reads (and decompresses) chunks, each of the
+/// pool's threads takes the next chunk read as soon as it is done with its
+/// last (compressing its output too), and the calling thread merges (writes
+/// out) the chunks in line order as they come. No thread waits for a batch
+/// to finish. A chunk takes a slot from the moment it is read until it is
+/// merged, and there are [`CHUNKS_PER_THREAD`] slots per thread, so memory
+/// stays bounded whatever the dump's size or the order chunks finish in.
+/// `merge` stays on the calling thread and gets the chunks in order, so
+/// nothing it writes depends on timing.
+fn stream_chunks<T: Send>(
     opened: &mut Opened,
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
@@ -166,106 +192,150 @@ fn batches<T: Send>(
             take(spill);
         }
     };
+    let threads = pool.current_num_threads();
+    let slots = CHUNKS_PER_THREAD * threads;
     std::thread::scope(|scope| {
-        let (sender, receiver) = mpsc::sync_channel(0);
-        let read = &*read;
-        let per_batch = CHUNKS_PER_THREAD * pool.current_num_threads();
-        scope.spawn(move || read_batches(chunks, read, spill_dir, per_batch, &sender));
-        let mut next = receiver.recv().ok();
-        let mut previous: Option<Worked<T>> = None;
-        let mut ended = None;
-        while next.is_some() || previous.is_some() {
-            let mut worked = None;
-            let slot = &mut worked;
-            let batch = next.take();
-            pool.in_place_scope(|tasks| {
-                if let Some(batch) = batch {
-                    tasks.spawn(move |_| *slot = Some(work_on(batch, work)));
-                }
-                if let Some(previous) = previous.take() {
-                    for (done, spill) in previous.done.into_iter().zip(previous.spills) {
-                        merge(done);
-                        take_spill(spill);
-                    }
-                    if let Some((failure, spill)) = previous.ended {
-                        take_spill(spill);
-                        ended = Some(failure);
-                    }
-                    progress.advance(previous.read - *reported);
-                    *reported = previous.read;
-                }
-            });
-            previous = worked;
-            if previous.is_some() {
-                // Returns an error once the reader has sent its last batch.
-                next = receiver.recv().ok();
-            }
+        let (free_slot, slot) = mpsc::sync_channel(slots);
+        for _ in 0..slots {
+            // Cannot fail: the channel has room for every slot.
+            let _ = free_slot.send(());
         }
-        ended
+        let (to_workers, for_workers) = mpsc::sync_channel(threads);
+        let for_workers = std::sync::Mutex::new(for_workers);
+        let (to_merge, for_merge) = mpsc::channel::<ToMerge<T>>();
+        let read = &*read;
+        let end_to_merge = to_merge.clone();
+        scope.spawn(move || {
+            read_chunks(chunks, read, spill_dir, &slot, &to_workers, &end_to_merge);
+        });
+        let mut ended = None;
+        pool.in_place_scope(|tasks| {
+            for _ in 0..threads {
+                let to_merge = to_merge.clone();
+                let for_workers = &for_workers;
+                tasks.spawn(move |_| {
+                    let _notice = PanicNotice(&to_merge);
+                    loop {
+                        // The lock is held only while waiting for the next
+                        // chunk, never while working on one.
+                        let next = for_workers.lock().map(|receiver| receiver.recv());
+                        let Ok(Ok(ToWork {
+                            at,
+                            chunk,
+                            spill,
+                            read,
+                        })) = next
+                        else {
+                            return;
+                        };
+                        let done = work(&chunk);
+                        drop(chunk);
+                        let worked = ToMerge::Worked {
+                            at,
+                            done,
+                            spill,
+                            read,
+                        };
+                        if to_merge.send(worked).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            // Only the reader and the workers hold senders now: if they all
+            // stop (a panic among them), the merge stops waiting.
+            drop(to_merge);
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next: u64 = 0;
+            let mut end: Option<u64> = None;
+            while end != Some(next) {
+                match for_merge.recv() {
+                    Ok(ToMerge::Worked {
+                        at,
+                        done,
+                        spill,
+                        read,
+                    }) => {
+                        waiting.insert(at, (done, spill, read));
+                    }
+                    Ok(ToMerge::End {
+                        chunks,
+                        ended: last,
+                    }) => {
+                        end = Some(chunks);
+                        ended = last;
+                    }
+                    Ok(ToMerge::Abandoned) | Err(_) => break,
+                }
+                while let Some((done, spill, read)) = waiting.remove(&next) {
+                    merge(done);
+                    take_spill(spill);
+                    progress.advance(read - *reported);
+                    *reported = read;
+                    next += 1;
+                    // The reader may be gone already; then no slot is needed.
+                    let _ = free_slot.send(());
+                }
+            }
+            // Unblocks a reader still waiting for a slot, if the merge
+            // stopped early.
+            drop(free_slot);
+        });
+        ended.map(|(failure, spill)| {
+            take_spill(spill);
+            failure
+        })
     })
 }
 
-/// Works on a batch's chunks in parallel, keeping what its merge needs.
-fn work_on<T: Send>(batch: Batch, work: &(dyn Fn(&Chunk) -> T + Sync)) -> Worked<T> {
-    let done = batch
-        .chunks
-        .par_iter()
-        .map(|(chunk, _)| work(chunk))
-        .collect();
-    Worked {
-        done,
-        spills: batch.chunks.into_iter().map(|(_, spill)| spill).collect(),
-        ended: batch.ended,
-        read: batch.read,
-    }
-}
-
-/// The reader thread: reads batches of chunks and sends them until the end
-/// of the file, a read error, or the receiver hanging up.
-fn read_batches(
+/// The reader thread: reads chunks, each once a slot is free, and sends them
+/// to the workers until the end of the file, a read error, or the merge
+/// hanging up; then tells the merge how many chunks there were.
+fn read_chunks<T>(
     chunks: &mut ChunkReader<Box<dyn BufRead + Send>>,
     read: &AtomicU64,
     spill_dir: Option<&Path>,
-    per_batch: usize,
-    sender: &SyncSender<Batch>,
+    slot: &mpsc::Receiver<()>,
+    to_workers: &SyncSender<ToWork>,
+    to_merge: &mpsc::Sender<ToMerge<T>>,
 ) {
-    loop {
-        let mut batch = Batch {
-            chunks: Vec::with_capacity(per_batch),
-            ended: None,
-            read: 0,
-        };
-        let mut finished = false;
-        while batch.chunks.len() < per_batch {
-            let mut spill = None;
-            let next = chunks.next_chunk(&mut |bytes| {
-                if let Some(dir) = spill_dir {
-                    set_aside(&mut spill, dir, bytes);
-                }
-            });
-            match next {
-                Ok(Some(chunk)) => batch.chunks.push((chunk, spill)),
-                Ok(None) => {
-                    finished = true;
-                    break;
-                }
-                Err((line, err)) => {
-                    let failure = Failure {
-                        line: Some(line as u32),
-                        message: format!("cannot read on: {err}"),
-                        internal: false,
-                    };
-                    batch.ended = Some((failure, spill));
-                    finished = true;
-                    break;
-                }
-            }
-        }
-        batch.read = read.load(Ordering::Relaxed);
-        if sender.send(batch).is_err() || finished {
+    let mut at = 0;
+    let ended = loop {
+        if slot.recv().is_err() {
             return;
         }
-    }
+        let mut spill = None;
+        let next = chunks.next_chunk(&mut |bytes| {
+            if let Some(dir) = spill_dir {
+                set_aside(&mut spill, dir, bytes);
+            }
+        });
+        match next {
+            Ok(Some(chunk)) => {
+                let read = read.load(Ordering::Relaxed);
+                let next = ToWork {
+                    at,
+                    chunk,
+                    spill,
+                    read,
+                };
+                if to_workers.send(next).is_err() {
+                    return;
+                }
+                at += 1;
+            }
+            Ok(None) => break None,
+            Err((line, err)) => {
+                let failure = Failure {
+                    line: Some(line as u32),
+                    message: format!("cannot read on: {err}"),
+                    internal: false,
+                };
+                break Some((failure, spill));
+            }
+        }
+    };
+    let _ = to_merge.send(ToMerge::End { chunks: at, ended });
 }
 
 /// Appends `bytes` to the spill file, made on first use; the first error
@@ -298,7 +368,7 @@ pub(crate) enum RawLine<'a> {
     TooLong,
 }
 
-/// Reads a dump in batches of chunks, maps every line with `read` (in
+/// Reads a dump in chunks, maps every line with `read` (in
 /// parallel) and hands the results to `on_line` in line order, each with its
 /// line number. Returns the failure that ended the stream early, if any; an
 /// error when the file cannot be opened.
@@ -327,7 +397,7 @@ pub(crate) fn scan<T: Send>(
         }
         out
     };
-    Ok(batches(
+    Ok(stream_chunks(
         &mut opened,
         pool,
         progress,
@@ -680,7 +750,7 @@ pub(crate) fn apply(
         dir,
         take: &mut take_spill,
     });
-    let ended = batches(&mut opened, pool, progress, overflow, &work, &mut merge);
+    let ended = stream_chunks(&mut opened, pool, progress, overflow, &work, &mut merge);
     let ending = Ending {
         partial: ended.is_some() || too_long.get() > 0,
         unchanged_since_index: stamp(&source.path).ok() == expected,
@@ -937,4 +1007,136 @@ fn apply_record(
     let mut spliced = Vec::with_capacity(line.bytes.len() + 16);
     jsonl::splice(line.bytes, &record.span, text, &mut spliced);
     Kept::Spliced(spliced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::NoProgress;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// The numbers from 0 to `lines` − 1, one a line.
+    fn numbered(lines: usize) -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..lines {
+            writeln!(text, "{i}").unwrap();
+        }
+        text
+    }
+
+    /// A dump of `lines` numbered lines read in chunks of about `chunk_bytes`.
+    fn opened(lines: usize, chunk_bytes: usize) -> Opened {
+        let input: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(numbered(lines)));
+        Opened {
+            chunks: ChunkReader::new(input, chunk_bytes, 1 << 20),
+            read: Arc::new(AtomicU64::new(0)),
+            reported: 0,
+        }
+    }
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_merge_in_line_order_with_a_bounded_number_in_flight() {
+        for threads in [1, 2, 4] {
+            let mut opened = opened(500, 6);
+            let in_flight = AtomicUsize::new(0);
+            let most = AtomicUsize::new(0);
+            // Chunks finish out of order: some take much longer than others.
+            let work = |chunk: &Chunk| {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                if chunk.first_line % 7 == 1 {
+                    std::thread::sleep(Duration::from_millis(3));
+                }
+                chunk.lines().map(|(line, _, _)| line).collect::<Vec<u64>>()
+            };
+            let mut merged = Vec::new();
+            let ended = stream_chunks(
+                &mut opened,
+                &pool(threads),
+                &NoProgress,
+                None,
+                &work,
+                &mut |lines| {
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    merged.extend(lines);
+                },
+            );
+            assert!(ended.is_none());
+            assert_eq!(merged, (1..=500).collect::<Vec<u64>>(), "{threads} threads");
+            let most = most.load(Ordering::SeqCst);
+            assert!(
+                most <= CHUNKS_PER_THREAD * threads,
+                "{most} chunks in flight with {threads} threads"
+            );
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_stream_after_the_lines_before_it() {
+        struct Broken(io::Cursor<Vec<u8>>);
+        impl Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(io::Error::new(io::ErrorKind::InvalidData, "truncated")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let input: Box<dyn BufRead + Send> = Box::new(io::BufReader::with_capacity(
+            7,
+            Broken(io::Cursor::new(numbered(100))),
+        ));
+        let mut opened = Opened {
+            chunks: ChunkReader::new(input, 10, 1 << 20),
+            read: Arc::new(AtomicU64::new(0)),
+            reported: 0,
+        };
+        let mut merged = Vec::new();
+        let work = |chunk: &Chunk| chunk.lines().map(|(line, _, _)| line).collect::<Vec<u64>>();
+        let ended = stream_chunks(
+            &mut opened,
+            &pool(2),
+            &NoProgress,
+            None,
+            &work,
+            &mut |lines| {
+                merged.extend(lines);
+            },
+        );
+        let failure = ended.expect("the stream broke off");
+        assert_eq!(failure.line, Some(101));
+        assert!(failure.message.contains("truncated"), "{}", failure.message);
+        assert_eq!(merged, (1..=100).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_panicking_worker_surfaces_instead_of_hanging_the_run() {
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let outcome = std::panic::catch_unwind(|| {
+                let mut opened = opened(300, 6);
+                let work = |chunk: &Chunk| {
+                    assert!(chunk.first_line < 100, "a bug in a stage");
+                };
+                let merged = Mutex::new(0);
+                stream_chunks(&mut opened, &pool(2), &NoProgress, None, &work, &mut |()| {
+                    *merged.lock().unwrap() += 1;
+                })
+            });
+            let _ = done.send(outcome.is_err());
+        });
+        let panicked = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the run hung after a worker panicked");
+        assert!(panicked);
+    }
 }
