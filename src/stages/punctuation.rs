@@ -722,23 +722,59 @@ fn is_marker(prefix: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The bullet symbols this document's list items use.
-fn list_symbols(blocks: &[Block<'_>]) -> Vec<char> {
-    let mut symbols: Vec<char> = blocks
-        .iter()
-        .filter(|b| b.kind == BlockKind::ListItem)
-        .filter_map(|b| bullet(&b.text).and_then(|m| m.symbol))
-        .collect();
-    symbols.extend(['•', '・', '‣']);
-    symbols.sort_unstable();
-    symbols.dedup();
-    symbols
+/// The bullet symbols a document's list items use, and how to find them:
+/// worked out once per document, not for every block searched.
+struct ListSymbols {
+    /// Sorted.
+    all: Vec<char>,
+    /// The ones outside ASCII.
+    wide: Vec<char>,
+    /// The lead bytes of the wide ones, when there are at most three: one
+    /// `memchr3` pass finds them all.
+    wide_leads: Option<(u8, u8, u8)>,
+}
+
+impl ListSymbols {
+    /// The symbols of `blocks`' list items, and the typographic bullets.
+    fn of(blocks: &[Block<'_>]) -> ListSymbols {
+        let mut all: Vec<char> = blocks
+            .iter()
+            .filter(|b| b.kind == BlockKind::ListItem)
+            .filter_map(|b| bullet(&b.text).and_then(|m| m.symbol))
+            .collect();
+        all.extend(['•', '・', '‣']);
+        ListSymbols::new(all)
+    }
+
+    fn new(mut all: Vec<char>) -> ListSymbols {
+        all.sort_unstable();
+        all.dedup();
+        let wide: Vec<char> = all.iter().copied().filter(|c| !c.is_ascii()).collect();
+        let mut buf = [0u8; 4];
+        let mut leads: Vec<u8> = wide
+            .iter()
+            .map(|c| c.encode_utf8(&mut buf).as_bytes()[0])
+            .collect();
+        leads.sort_unstable();
+        leads.dedup();
+        let wide_leads = match leads[..] {
+            [a] => Some((a, a, a)),
+            [a, b] => Some((a, b, b)),
+            [a, b, c] => Some((a, b, c)),
+            _ => None,
+        };
+        ListSymbols {
+            all,
+            wide,
+            wide_leads,
+        }
+    }
 }
 
 /// `… climate change. - The two ministers …` → two blocks, when `-` is a
 /// bullet this document uses for its lists.
 fn split_glued_bullets(doc: &mut Document<'_>) {
-    let symbols = list_symbols(&doc.blocks);
+    let symbols = ListSymbols::of(&doc.blocks);
     let mut i = 0;
     while i < doc.blocks.len() {
         let block = &mut doc.blocks[i];
@@ -792,7 +828,7 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
 }
 
 /// Byte offsets of the bullet symbols in `text` that follow a space, in order.
-fn spaced_symbols(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
+fn spaced_symbols(text: &str, symbols: &ListSymbols) -> Vec<(usize, char)> {
     let bytes = text.as_bytes();
     // Only a symbol after a space can be glued on: a hyphen inside a word
     // or a curly quote is passed over at once.
@@ -800,26 +836,13 @@ fn spaced_symbols(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
     let mut found: Vec<(usize, char)> = memchr::memchr3_iter(b'-', b'*', b'+', bytes)
         .filter(|&i| spaced(i))
         .map(|i| (i, char::from(bytes[i])))
-        .filter(|(_, c)| symbols.contains(c))
+        .filter(|(_, c)| symbols.all.contains(c))
         .collect();
-    let wide: Vec<char> = symbols.iter().copied().filter(|c| !c.is_ascii()).collect();
+    let wide = &symbols.wide;
     if wide.is_empty() || text.is_ascii() {
         return found;
     }
-    let mut buf = [0u8; 4];
-    let mut leads: Vec<u8> = wide
-        .iter()
-        .map(|c| c.encode_utf8(&mut buf).as_bytes()[0])
-        .collect();
-    leads.sort_unstable();
-    leads.dedup();
-    let three = match leads[..] {
-        [a] => Some((a, a, a)),
-        [a, b] => Some((a, b, b)),
-        [a, b, c] => Some((a, b, c)),
-        _ => None,
-    };
-    if let Some((a, b, c)) = three {
+    if let Some((a, b, c)) = symbols.wide_leads {
         // The usual symbols (• ‣ ・) share two lead bytes: one pass over
         // those, not one search per symbol. A lead byte never continues
         // another character, so each hit starts one.
@@ -829,7 +852,7 @@ fn spaced_symbols(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
             }
         }
     } else {
-        for &symbol in &wide {
+        for &symbol in wide {
             found.extend(
                 text.match_indices(symbol)
                     .map(|(i, _)| (i, symbol))
@@ -841,7 +864,7 @@ fn spaced_symbols(text: &str, symbols: &[char]) -> Vec<(usize, char)> {
     found
 }
 
-fn glued_bullets(text: &str, symbols: &[char], edits: &mut Vec<Edit>) {
+fn glued_bullets(text: &str, symbols: &ListSymbols, edits: &mut Vec<Edit>) {
     for (i, c) in spaced_symbols(text, symbols) {
         if i == 0 {
             continue;
@@ -1118,7 +1141,7 @@ mod tests {
                 .filter(|&(i, _)| text[..i].ends_with(' '))
                 .collect();
             expected.sort_unstable();
-            proptest::prop_assert_eq!(spaced_symbols(&text, &symbols), expected);
+            proptest::prop_assert_eq!(spaced_symbols(&text, &ListSymbols::new(symbols)), expected);
         }
 
         #[test]

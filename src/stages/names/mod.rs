@@ -711,7 +711,7 @@ impl NameNormalizer {
                     && !protected.overlaps(&words[j].range)
                     && given_name_beside(text, words, j).is_some();
                 if by_title || by_given_name {
-                    found.insert(word.to_owned());
+                    note_surname(found, word);
                 }
             }
         }
@@ -743,7 +743,7 @@ impl NameNormalizer {
                     {
                         let word = &text[ws[j].range.clone()];
                         if ws[j].shape == Shape::Upper && !self.is_acronym(word) {
-                            found.insert(word.to_owned());
+                            note_surname(found, word);
                         }
                         j += 1;
                     }
@@ -753,7 +753,7 @@ impl NameNormalizer {
                     continue;
                 }
                 if given_name_beside(text, ws, i).is_some() {
-                    found.insert(text[w.range.clone()].to_owned());
+                    note_surname(found, &text[w.range.clone()]);
                 }
             }
         }
@@ -950,6 +950,14 @@ fn windows(bytes: &[u8], runs: &[usize], reach: usize) -> Vec<Range<usize>> {
         }
     }
     out
+}
+
+/// Adds `word` to the surnames found. A document names the same people
+/// again and again: the word is copied only the first time.
+fn note_surname(found: &mut BTreeSet<String>, word: &str) {
+    if !found.contains(word) {
+        found.insert(word.to_owned());
+    }
 }
 
 /// A surname the rewrite looks for: a finder for it, and how it is written.
