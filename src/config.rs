@@ -393,8 +393,11 @@ fn default_max_decompressed() -> u64 {
 fn default_max_record() -> u64 {
     256 << 20
 }
+/// 2 MiB: a chunk, its cleaned copy and its records' working text stay
+/// near the core's cache. 1 and 2 MiB chunks ran the plain pass of a
+/// 256 MiB dump 5–7 % faster than 4 MiB ones (`--jobs 2`, six runs each).
 fn default_chunk_bytes() -> usize {
-    4 << 20
+    2 << 20
 }
 fn default_output_dir() -> PathBuf {
     PathBuf::from("output")
