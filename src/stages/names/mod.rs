@@ -30,8 +30,9 @@ mod mentions;
 
 pub use mentions::{name_key, suggest_canonical, Mention};
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
+use std::rc::Rc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use unicode_normalization::char::is_combining_mark;
@@ -529,15 +530,9 @@ impl NameNormalizer {
         if surnames.is_empty() {
             return;
         }
-        // Each surname searched for with a SIMD finder, built once for the
-        // document, and written in title case once.
-        let wanted: Vec<Surname> = surnames
-            .iter()
-            .map(|surname| Surname {
-                finder: memchr::memmem::Finder::new(surname.as_bytes()),
-                titled: title_case(surname),
-            })
-            .collect();
+        // Each surname searched for with a SIMD finder and written in title
+        // case, both made once per thread (see `Surname::cached`).
+        let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
         // Only blocks that hold one of the (few) surnames can change.
         for (block, headlines) in doc.blocks.iter_mut().zip(&headlines) {
             let holds_one = || {
@@ -768,13 +763,13 @@ impl NameNormalizer {
     /// line with a match is looked at here.
     fn capital_edits(
         text: &str,
-        surnames: &[Surname],
+        surnames: &[Rc<Surname>],
         headlines: Option<&[usize]>,
         edits: &mut Vec<Edit>,
     ) {
         // Occurrences may overlap other ones of the same surname here, not
         // with `match_indices`; whole words never do, and only they stay.
-        let mut found: Vec<(usize, &Surname)> = surnames
+        let mut found: Vec<(usize, &Rc<Surname>)> = surnames
             .iter()
             .flat_map(|s| s.finder.find_iter(text.as_bytes()).map(move |at| (at, s)))
             .filter(|&(at, s)| is_whole_word(text, at, at + s.len()))
@@ -961,12 +956,46 @@ fn note_surname(found: &mut BTreeSet<String>, word: &str) {
 }
 
 /// A surname the rewrite looks for: a finder for it, and how it is written.
-struct Surname<'a> {
-    finder: memchr::memmem::Finder<'a>,
+struct Surname {
+    finder: memchr::memmem::Finder<'static>,
     titled: String,
 }
 
-impl Surname<'_> {
+/// Surnames kept per thread before the cache starts over.
+const CACHED_SURNAMES: usize = 4096;
+
+thread_local! {
+    /// The surnames this thread rewrote lately. A dump names the same
+    /// people in document after document, and making a finder cost more
+    /// than all the searches a document makes with it (a fifth of the
+    /// stage's time on the bench dump).
+    static SURNAMES: std::cell::RefCell<HashMap<String, Rc<Surname>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+impl Surname {
+    fn new(surname: &str) -> Surname {
+        Surname {
+            finder: memchr::memmem::Finder::new(surname.as_bytes()).into_owned(),
+            titled: title_case(surname),
+        }
+    }
+
+    /// The surname `word`, made once per thread while it stays in the cache.
+    fn cached(word: &str) -> Rc<Surname> {
+        SURNAMES.with_borrow_mut(|cache| {
+            if let Some(surname) = cache.get(word) {
+                return Rc::clone(surname);
+            }
+            if cache.len() >= CACHED_SURNAMES {
+                cache.clear();
+            }
+            let surname = Rc::new(Surname::new(word));
+            cache.insert(word.to_owned(), Rc::clone(&surname));
+            surname
+        })
+    }
+
     fn len(&self) -> usize {
         self.finder.needle().len()
     }
@@ -1330,6 +1359,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn cached_surnames_are_the_surnames_asked_for() {
+        let sato = Surname::cached("SATO");
+        assert!(Rc::ptr_eq(&sato, &Surname::cached("SATO")), "made once");
+        assert_eq!(sato.titled, "Sato");
+        assert_eq!(sato.finder.find(b"Mr SATO said"), Some(3));
+        let suzuki = Surname::cached("SUZUKI");
+        assert_eq!((suzuki.titled.as_str(), suzuki.len()), ("Suzuki", 6));
+        // Past the cache's size it starts over, and still answers right.
+        for i in 0..CACHED_SURNAMES {
+            Surname::cached(&format!("N{i}"));
+        }
+        let again = Surname::cached("SATO");
+        assert_eq!(
+            (again.titled.as_str(), again.finder.find(b"SATO")),
+            ("Sato", Some(0))
+        );
+        assert!(SURNAMES.with_borrow(HashMap::len) <= CACHED_SURNAMES);
+    }
+
     proptest::proptest! {
         /// Surnames found with overlapping SIMD searches are the whole-word
         /// occurrences `match_indices` finds, one surname at a time.
@@ -1344,10 +1393,7 @@ mod tests {
                 .filter(|&(at, s)| is_whole_word(&text, at, at + s.len()))
                 .collect();
             expected.sort_unstable();
-            let wanted: Vec<Surname> = surnames
-                .iter()
-                .map(|s| Surname { finder: memchr::memmem::Finder::new(s.as_bytes()), titled: title_case(s) })
-                .collect();
+            let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
             let mut edits = Vec::new();
             NameNormalizer::capital_edits(&text, &wanted, Some(&[]), &mut edits);
             let got: Vec<(usize, String)> = edits.iter().map(|e| (e.range.start, text[e.range.clone()].to_owned())).collect();
