@@ -10,6 +10,9 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use crate::document::Change;
 use crate::rule::Rule;
@@ -79,7 +82,7 @@ impl Protected {
     pub fn find(text: &str) -> Protected {
         let bytes = text.as_bytes();
         // Cheap exit: none of the three can exist without these bytes.
-        if memchr::memchr3(b':', b'@', b'`', bytes).is_none() && !text.contains("www.") {
+        if memchr::memchr3(b':', b'@', b'`', bytes).is_none() && WWW.find(bytes).is_none() {
             return Protected::default();
         }
         let mut ranges = Vec::new();
@@ -163,9 +166,13 @@ fn trim_url_end(text: &str, start: usize, mut end: usize) -> usize {
     end
 }
 
+// Made once: a finder costs more to make than most blocks take to search.
+static SCHEME_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("://"));
+static WWW: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("www."));
+
 fn urls(text: &str, out: &mut Vec<Range<usize>>) {
     let bytes = text.as_bytes();
-    for at in memchr::memmem::find_iter(bytes, "://") {
+    for at in SCHEME_END.find_iter(bytes) {
         let mut start = at;
         while start > 0
             && (bytes[start - 1].is_ascii_alphanumeric()
@@ -191,7 +198,7 @@ fn urls(text: &str, out: &mut Vec<Range<usize>>) {
         }
         out.push(start..trim_url_end(text, start, end));
     }
-    for at in memchr::memmem::find_iter(bytes, "www.") {
+    for at in WWW.find_iter(bytes) {
         if at > 0
             && (bytes[at - 1].is_ascii_alphanumeric()
                 || bytes[at - 1] == b'/'

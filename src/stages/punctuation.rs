@@ -34,6 +34,7 @@ use crate::segment::bullet;
 
 // Built once: a memmem searcher costs more to make than to run on a block.
 static DOUBLE_HYPHEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("--"));
+static THREE_DOTS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("..."));
 
 /// Applies the punctuation rules the config switches on.
 #[derive(Debug, Clone)]
@@ -500,7 +501,7 @@ fn dashes(text: &str, edits: &mut Vec<Edit>) {
 
 fn three_dots(text: &str, edits: &mut Vec<Edit>) {
     let bytes = text.as_bytes();
-    for i in memchr::memmem::find_iter(bytes, "...") {
+    for i in THREE_DOTS.find_iter(bytes) {
         let run_start = i == 0 || bytes[i - 1] != b'.';
         let run_end = bytes.get(i + 3) != Some(&b'.');
         if run_start && run_end {
