@@ -744,7 +744,7 @@ pub(crate) fn apply(
                 note("cannot write the diff", &err);
             }
         }
-        merge_chunk(&mut result, out);
+        merge_chunk(&mut result, out, checking);
     };
     let overflow = spill_dir.as_deref().map(|dir| Overflow {
         dir,
@@ -903,7 +903,9 @@ impl ApplyContext<'_> {
     }
 }
 
-fn merge_chunk(result: &mut FileResult, out: ChunkOut) {
+/// Adds a chunk's results to its file's. `check` lists every change; the
+/// report page keeps the file's first ones, the same whatever the chunks.
+fn merge_chunk(result: &mut FileResult, out: ChunkOut, checking: bool) {
     let part = out.result;
     result.documents += part.documents;
     result.changed_documents += part.changed_documents;
@@ -914,7 +916,11 @@ fn merge_chunk(result: &mut FileResult, out: ChunkOut) {
     result.dropped.extend(part.dropped);
     result.marked.extend(part.marked);
     result.failures.extend(part.failures);
-    result.changes.extend(part.changes);
+    if checking {
+        result.changes.extend(part.changes);
+    } else {
+        result.review(0, &part.changes);
+    }
     result.near_texts.extend(part.near_texts);
     let records = result.records.get_or_insert_with(RecordCounts::default);
     records.total += out.records.total;

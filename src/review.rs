@@ -218,8 +218,8 @@ fn documents(documents: &[DocOutcome], out: &mut String) -> HashMap<String, Stri
             escaped(&doc.name),
             rules.join(" "),
             escaped(&doc.name),
-            doc.changes.len(),
-            if doc.changes.len() == 1 { "" } else { "s" },
+            doc.change_count,
+            if doc.change_count == 1 { "" } else { "s" },
         );
         for change in doc.changes.iter().take(MAX_CHANGES) {
             let _ = write!(
@@ -232,11 +232,12 @@ fn documents(documents: &[DocOutcome], out: &mut String) -> HashMap<String, Stri
             out.push_str("</td></tr>\n");
         }
         out.push_str("</table>\n");
-        if doc.changes.len() > MAX_CHANGES {
+        let shown = doc.changes.len().min(MAX_CHANGES) as u64;
+        if doc.change_count > shown {
             let _ = writeln!(
                 out,
                 "<p class=\"note\">{} more changes: see diffs/ or summary.json.</p>",
-                doc.changes.len() - MAX_CHANGES
+                doc.change_count - shown
             );
         }
         out.push_str("</section>\n");

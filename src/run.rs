@@ -79,6 +79,8 @@ pub struct DocOutcome {
     /// [`REVIEW_CHANGES`] when writing with reports, none otherwise. For a
     /// dump the line is the record's line in the file.
     pub changes: Vec<Change>,
+    /// How many changes were made in all (`changes` may hold the first only).
+    pub change_count: u64,
 }
 
 #[derive(Debug)]
@@ -709,6 +711,7 @@ fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> R
         for (rule, count) in &result.rules {
             *summary.rules.entry(rule).or_default() += count;
         }
+        let change_count = result.rules.values().sum();
         summary.blocks.total += result.blocks;
         summary.blocks.dropped += result.dropped.len() as u64;
         summary.blocks.marked += result.marked.len() as u64;
@@ -738,6 +741,7 @@ fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> R
             status,
             diff: result.diff,
             changes: result.changes,
+            change_count,
         });
     }
     RunOutcome {

@@ -384,7 +384,9 @@ fn thread_count_and_chunk_size_never_change_the_output() {
         "Gamma paragraph that is long enough to be a key of its own.",
     ];
     let mut text = String::new();
-    for i in 0..400 {
+    // More changes than the report page keeps (2,000), so a cap applied
+    // chunk by chunk would show.
+    for i in 0..1200 {
         let a = paragraphs[i % 3];
         let b = paragraphs[(i * 7) % 3];
         writeln!(
@@ -444,6 +446,25 @@ fn thread_count_and_chunk_size_never_change_the_output() {
             a == b,
             "{name_a} differs between 1 thread / 1 MB chunks and 8 threads / 100 B chunks"
         );
+    }
+    // The report page keeps the first changes of each file but counts them all.
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("one/summary.json")).unwrap())
+            .unwrap();
+    let report = std::fs::read_to_string(dir.path().join("one/report.html")).unwrap();
+    for file in summary["files"].as_array().unwrap() {
+        let total: u64 = file["rules"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert!(total > 2_000, "{total} changes: the page keeps them all");
+        let heading = format!(
+            "{} <span class=\"note\">· {total} changes</span>",
+            file["doc"].as_str().unwrap()
+        );
+        assert!(report.contains(&heading), "no {heading:?} in the page");
     }
 }
 

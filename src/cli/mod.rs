@@ -331,6 +331,7 @@ mod tests {
                     status,
                     diff: String::new(),
                     changes: Vec::new(),
+                    change_count: 0,
                 })
                 .collect(),
             discovery_errors,
