@@ -39,6 +39,11 @@ pub struct Block<'a> {
     pub line: u32,
     /// Byte span in the decoded original (after BOM removal and LF conversion).
     pub span: std::ops::Range<usize>,
+    /// Whether the text, as it now is, went through the punctuation
+    /// stage's per-block rules unchanged. Whatever changes the text after
+    /// that clears it. The settle round uses it to skip those rules on
+    /// blocks of its input that are these very bytes.
+    pub settled: bool,
 }
 
 /// A document being cleaned: its blocks, and every change made so far.
@@ -371,7 +376,7 @@ mod tests {
                 blocks: layout
                     .iter()
                     .enumerate()
-                    .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0 })
+                    .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0, settled: false })
                     .collect(),
                 final_newline: true,
                 changes: Vec::new(),

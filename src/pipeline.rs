@@ -141,7 +141,7 @@ impl Pipeline {
             .iter()
             .position(|stage| matches!(stage, TextStage::Names(_)));
         if let Some(at) = at {
-            self.run_stages(text, at, Some(&mut names));
+            self.run_stages(text, at, Some(&mut names), &[]);
         }
         names
     }
@@ -150,7 +150,21 @@ impl Pipeline {
     /// segment stage the whole document is one block, so dedup compares
     /// whole documents.
     pub fn clean<'a>(&self, text: &'a str) -> Document<'a> {
-        self.run_stages(text, self.text_stages.len(), None)
+        self.run_stages(text, self.text_stages.len(), None, &[])
+    }
+
+    /// [`clean`](Self::clean) of a text whose blocks at `settled` (byte
+    /// range and kind, in order) went through the per-block punctuation
+    /// rules unchanged as these very bytes: the rules are not run on them
+    /// again, as they are pure functions of a block's text and kind. The
+    /// settle round cleans the render of a document just cleaned, where
+    /// that holds for nearly every block.
+    pub fn clean_known<'a>(
+        &self,
+        text: &'a str,
+        settled: &[(std::ops::Range<usize>, BlockKind)],
+    ) -> Document<'a> {
+        self.run_stages(text, self.text_stages.len(), None, settled)
     }
 
     /// The keys [`keys`](Self::keys) would give for `clean(text)`, for the
@@ -169,7 +183,7 @@ impl Pipeline {
             _ => self.text_stages.len(),
         };
         let mut names = Vec::new();
-        let doc = self.run_stages(text, stages, self.collect_names.then_some(&mut names));
+        let doc = self.run_stages(text, stages, self.collect_names.then_some(&mut names), &[]);
         let keys = self.keys(&doc);
         let sketch = self.sketch(&doc, &keys);
         DocKeys {
@@ -208,6 +222,7 @@ impl Pipeline {
         text: &'a str,
         stages: usize,
         mut mentions: Option<&mut Vec<Mention>>,
+        settled: &[(std::ops::Range<usize>, BlockKind)],
     ) -> Document<'a> {
         let mut doc = match &self.segmenter {
             Some(segmenter) => {
@@ -220,6 +235,17 @@ impl Pipeline {
             }
             None => whole_document(text),
         };
+        // Both in text order: one walk pairs them.
+        let mut known = settled.iter().peekable();
+        for block in &mut doc.blocks {
+            while known
+                .next_if(|(at, _)| at.start < block.span.start)
+                .is_some()
+            {}
+            block.settled = known
+                .peek()
+                .is_some_and(|&(at, kind)| *at == block.span && *kind == block.kind);
+        }
         for (i, stage) in self.text_stages.iter().enumerate() {
             if let TextStage::Names(n) = stage {
                 if let Some(out) = mentions.take() {
@@ -328,6 +354,7 @@ fn whole_document(text: &str) -> Document<'_> {
             text: Cow::Borrowed(body),
             line: 1,
             span: 0..body.len(),
+            settled: false,
         }]
     };
     Document {
@@ -351,6 +378,7 @@ mod tests {
                     text: Cow::Borrowed(text),
                     line: i as u32 + 1,
                     span: 0..text.len(),
+                    settled: false,
                 })
                 .collect(),
             final_newline: true,

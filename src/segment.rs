@@ -181,6 +181,7 @@ impl Segmenter {
                 text: Cow::Borrowed(&text[span.clone()]),
                 line: first as u32 + 1,
                 span,
+                settled: false,
             });
         };
 

@@ -7,6 +7,7 @@
 //! written, as Black's safe mode does.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::config::Policy;
 use crate::diff;
@@ -69,6 +70,10 @@ pub struct CleanText {
     pub dropped: Vec<DedupBlock>,
     pub marked: Vec<DedupBlock>,
     pub blocks: usize,
+    /// Where in `text` lie blocks that went through the per-block
+    /// punctuation rules unchanged, with their kind: cleaning `text` again
+    /// need not run those rules on them ([`Pipeline::clean_known`]).
+    pub settled: Vec<(Range<usize>, BlockKind)>,
 }
 
 /// Cleans `text` (LF, no BOM) and applies `decisions`: what the apply phase
@@ -135,12 +140,22 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
         });
     }
     doc.changes.sort_by_key(|c| c.line);
+    // Where `render` puts each block: after the one before and its newline.
+    let mut at = 0;
+    let mut settled = Vec::new();
+    for block in &doc.blocks {
+        if block.settled {
+            settled.push((at..at + block.text.len(), block.kind));
+        }
+        at += block.text.len() + 1;
+    }
     CleanText {
         text: doc.render(),
         changes: doc.changes,
         dropped,
         marked,
         blocks,
+        settled,
     }
 }
 
@@ -148,9 +163,15 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
 const EXTRA_ROUNDS: usize = 3;
 
 /// Cleans `text` alone as document `doc` of a run: its stages, then
-/// within-document dedup.
-fn clean_within(pipeline: &Pipeline, text: &str, doc: u32) -> CleanText {
-    let cleaned = pipeline.clean(text);
+/// within-document dedup. Blocks at `settled` are known to pass the
+/// per-block punctuation rules unchanged.
+fn clean_within(
+    pipeline: &Pipeline,
+    text: &str,
+    doc: u32,
+    settled: &[(Range<usize>, BlockKind)],
+) -> CleanText {
+    let cleaned = pipeline.clean_known(text, settled);
     let decisions = match pipeline.dedup() {
         Some(dedup) if pipeline.has_repeated_key(&cleaned) => {
             let mut decisions = decide_one(dedup, &pipeline.keys(&cleaned));
@@ -194,7 +215,7 @@ fn settle(
         return Ok(cleaned);
     }
     for round in 0..=EXTRA_ROUNDS {
-        let next = clean_within(pipeline, &cleaned.text, doc);
+        let next = clean_within(pipeline, &cleaned.text, doc, &cleaned.settled);
         if next.text == cleaned.text {
             return Ok(cleaned);
         }
@@ -204,6 +225,7 @@ fn settle(
             });
         }
         cleaned.text = next.text;
+        cleaned.settled = next.settled;
         cleaned.changes.extend(next.changes);
         cleaned.dropped.extend(next.dropped);
     }
@@ -213,7 +235,13 @@ fn settle(
 /// Cleans one document on its own, deduplicating within it only: what
 /// `scour run` does to a single file.
 pub fn clean_alone(pipeline: &Pipeline, text: &str) -> Result<String, ApplyError> {
-    settle(pipeline, clean_within(pipeline, text, 0), 0, "document").map(|c| c.text)
+    settle(
+        pipeline,
+        clean_within(pipeline, text, 0, &[]),
+        0,
+        "document",
+    )
+    .map(|c| c.text)
 }
 
 /// Decodes, cleans and encodes document `doc` of a run.
@@ -256,6 +284,7 @@ fn applied<'a>(
         dropped,
         marked,
         blocks,
+        settled: _,
     } = clean_settled(pipeline, &decoded.text, decisions, doc, name)?;
     let eol = pipeline.line_ending(decoded.first_eol);
     let has_newline = text.contains('\n');
@@ -282,4 +311,85 @@ fn applied<'a>(
         marked,
         blocks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn pipeline() -> Pipeline {
+        Pipeline::new(Config::default())
+    }
+
+    #[test]
+    fn blocks_the_names_stage_changed_are_not_settled() {
+        let cleaned = clean_text(
+            &pipeline(),
+            "Nothing “odd” here.\n\nMinister MOTEGI spoke.\n\nA  double space.\n",
+            &[],
+        );
+        assert_eq!(
+            cleaned.text,
+            "Nothing \"odd\" here.\n\nMinister Motegi spoke.\n\nA double space.\n"
+        );
+        // The first and last went through the punctuation rules as they
+        // are now (after changes of their own); the second changed after.
+        assert_eq!(
+            cleaned.settled,
+            vec![
+                (0..19, BlockKind::Paragraph),
+                (45..60, BlockKind::Paragraph)
+            ]
+        );
+    }
+
+    #[test]
+    fn settled_blocks_are_not_cleaned_again() {
+        // Trusted as given: a block claimed settled keeps its curly quotes.
+        let text = "A “quote”.";
+        let claimed = [(0..text.len(), BlockKind::Paragraph)];
+        assert_eq!(
+            pipeline().clean_known(text, &claimed).render(),
+            "A “quote”.\n"
+        );
+        assert_eq!(pipeline().clean(text).render(), "A \"quote\".\n");
+        // A claim about other bytes or another kind is no claim.
+        let elsewhere = [(1..text.len(), BlockKind::Paragraph)];
+        assert_eq!(
+            pipeline().clean_known(text, &elsewhere).render(),
+            "A \"quote\".\n"
+        );
+        let other_kind = [(0..text.len(), BlockKind::ListItem)];
+        assert_eq!(
+            pipeline().clean_known(text, &other_kind).render(),
+            "A \"quote\".\n"
+        );
+    }
+
+    proptest::proptest! {
+        /// The settle round's shortcut changes nothing: cleaning a cleaned
+        /// document with what its first clean knew gives the same blocks
+        /// and changes as cleaning it cold.
+        #[test]
+        fn cleaning_with_settled_blocks_known_is_cleaning(
+            lines in proptest::collection::vec(
+                "(- |• |# )?[A-Za-z“”‘’\"' ,.:\u{a0}\u{2009}\\-]{0,30}( MOTEGI| Minister SATO| Dr. KOWALSKI)?[a-z .]{0,10}",
+                0..10,
+            ),
+            gaps in proptest::collection::vec(0usize..3, 10),
+        ) {
+            let mut text = String::new();
+            for (line, gap) in lines.iter().zip(&gaps) {
+                text.push_str(line);
+                text.push_str(&"\n".repeat(gap + 1));
+            }
+            let pipeline = pipeline();
+            let first = clean_text(&pipeline, &text, &[]);
+            let known = pipeline.clean_known(&first.text, &first.settled);
+            let cold = pipeline.clean(&first.text);
+            proptest::prop_assert_eq!(known.render(), cold.render());
+            proptest::prop_assert_eq!(known.changes, cold.changes);
+        }
+    }
 }

@@ -66,7 +66,8 @@ impl PunctuationNormalizer {
             blocks, changes, ..
         } = doc;
         for block in blocks.iter_mut() {
-            if block.kind.is_verbatim() || block.kind == BlockKind::Blank {
+            // Already through these rules unchanged, as these very bytes.
+            if block.kind.is_verbatim() || block.kind == BlockKind::Blank || block.settled {
                 continue;
             }
             // Rules feed each other (a straightened quote can end a mojibake
@@ -76,6 +77,7 @@ impl PunctuationNormalizer {
                 let before = changes.len();
                 self.clean_block(block, changes);
                 if changes.len() == before {
+                    block.settled = true;
                     break;
                 }
             }
@@ -797,7 +799,8 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             i += 1;
             continue;
         }
-        // The rewrite put a newline before each glued bullet; cut there.
+        // The rewrite put a newline before each glued bullet; cut there
+        // (into new blocks, none of them settled).
         let block = &doc.blocks[i];
         let mut pieces = Vec::new();
         let text = block.text.to_string();
@@ -822,6 +825,7 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             text: Cow::Owned(piece),
             line,
             span: span.clone(),
+            settled: false,
         });
         doc.blocks.splice(i..=i, blocks);
         i += count;
@@ -932,6 +936,7 @@ fn repair_missing_bullets(doc: &mut Document<'_>) {
             },
         );
         block.kind = BlockKind::ListItem;
+        block.settled = false;
     }
 }
 
@@ -966,6 +971,7 @@ fn tidy_blank_lines(doc: &mut Document<'_>, final_newline: bool) {
                 after: "\n".to_owned(),
             });
             block.text = Cow::Borrowed("");
+            block.settled = false;
         }
         i += 1;
     }

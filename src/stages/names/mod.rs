@@ -504,6 +504,7 @@ impl NameNormalizer {
     pub fn apply(&self, doc: &mut Document<'_>) {
         if let Some((matcher, canonicals)) = &self.aliases {
             for block in doc.blocks.iter_mut().filter(|b| is_prose(b.kind)) {
+                let before = doc.changes.len();
                 rewrite(
                     &mut block.text,
                     Rule::NamesAlias,
@@ -513,6 +514,7 @@ impl NameNormalizer {
                         alias_edits(t, matcher, canonicals, e);
                     },
                 );
+                block.settled &= doc.changes.len() == before;
             }
         }
         if !self.capitals {
@@ -544,6 +546,7 @@ impl NameNormalizer {
             }
             // Reordering moves text, and the headline starts with it.
             let headlines = (!self.given_first).then_some(headlines.as_slice());
+            let before = doc.changes.len();
             if self.given_first {
                 rewrite(
                     &mut block.text,
@@ -564,6 +567,7 @@ impl NameNormalizer {
                     Self::capital_edits(t, &wanted, headlines, e);
                 },
             );
+            block.settled &= doc.changes.len() == before;
         }
     }
 
