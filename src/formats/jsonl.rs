@@ -226,8 +226,12 @@ pub fn parse<'a>(
     id_field: &FieldPath,
 ) -> Result<Record<'a>, RecordError> {
     let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
+    // A dump saved by a Windows tool starts with a byte order mark, which
+    // JSON does not allow: read past it (the splice keeps it, as the span
+    // is measured from the start of the line).
+    let json = line.strip_prefix('\u{feff}').unwrap_or(line);
     // One parse of the line serves both fields.
-    let fields = split(line)?;
+    let fields = split(json)?;
     let raw = lookup(&fields, &text_field.0)?
         .ok_or_else(|| RecordError::MissingText(text_field.to_string()))?;
     let text =
@@ -558,6 +562,20 @@ mod tests {
 
     fn fields() -> (FieldPath, FieldPath) {
         (FieldPath::new("text"), FieldPath::new("id"))
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_a_record_is_kept_and_read_past() {
+        let (text, id) = fields();
+        let line = "\u{feff}{\"id\": 7, \"text\": \"a “b”\"}";
+        let record = parse(line.as_bytes(), &text, &id).unwrap();
+        assert_eq!((&*record.text, record.id.as_deref()), ("a “b”", Some("7")));
+        let mut out = Vec::new();
+        splice(line.as_bytes(), &record.span, "a \"b\"", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\u{feff}{\"id\": 7, \"text\": \"a \\\"b\\\"\"}"
+        );
     }
 
     #[test]
