@@ -913,6 +913,8 @@ fn merge_chunk(result: &mut FileResult, out: ChunkOut, checking: bool) {
     for (rule, count) in part.rules {
         *result.rules.entry(rule).or_default() += count;
     }
+    result.dropped_blocks += part.dropped_blocks;
+    result.marked_blocks += part.marked_blocks;
     result.dropped.extend(part.dropped);
     result.marked.extend(part.marked);
     result.failures.extend(part.failures);

@@ -19,6 +19,8 @@ pub struct Summary {
     pub rules: BTreeMap<&'static str, u64>,
     /// One entry per input file, in input order.
     pub files: Vec<FileReport>,
+    /// Each dropped and marked block, when the run writes a report or is a
+    /// check; otherwise empty, and `blocks` has the counts.
     pub dropped: Vec<DedupRecord>,
     pub marked: Vec<DedupRecord>,
     /// Clusters of near duplicates: documents first, then blocks.

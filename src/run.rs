@@ -152,6 +152,10 @@ pub(crate) struct FileResult {
     pub blocks: u64,
     pub documents: u64,
     pub changed_documents: u64,
+    /// Blocks dropped and marked, counted always and listed (with a
+    /// preview, for the report) only when [`DocNames::itemize`] says so.
+    pub dropped_blocks: u64,
+    pub marked_blocks: u64,
     pub dropped: Vec<DedupRecord>,
     pub marked: Vec<DedupRecord>,
     pub failures: Vec<Failure>,
@@ -213,6 +217,11 @@ impl FileResult {
         for change in &applied.changes {
             *self.rules.entry(change.rule.as_str()).or_default() += 1;
         }
+        self.dropped_blocks += applied.dropped.len() as u64;
+        self.marked_blocks += applied.marked.len() as u64;
+        if !names.itemize {
+            return;
+        }
         let record = |block: &DedupBlock| DedupRecord {
             doc: name.to_owned(),
             id: id.map(str::to_owned),
@@ -237,6 +246,10 @@ pub(crate) struct DocNames<'a> {
     /// Lines of near-duplicate cluster members, by document: the apply
     /// phase quotes them for the report.
     near_lines: HashMap<u32, Vec<u32>>,
+    /// Whether the summary lists each dropped and marked block: only a
+    /// report (or `check`'s JSON) shows the list. Without one, a dump of
+    /// millions of duplicates would hold a preview of each for a count.
+    itemize: bool,
 }
 
 impl DocNames<'_> {
@@ -367,6 +380,7 @@ fn index_all<'a>(
         sources,
         docs: Vec::new(),
         near_lines: HashMap::new(),
+        itemize: reporting(mode),
     };
     let mut indexed: Vec<Indexed> = Vec::with_capacity(sources.len());
     for group in groups(sources) {
@@ -713,8 +727,8 @@ fn summarize(sources: &[Source], results: Vec<FileResult>, inputs: &Inputs) -> R
         }
         let change_count = result.rules.values().sum();
         summary.blocks.total += result.blocks;
-        summary.blocks.dropped += result.dropped.len() as u64;
-        summary.blocks.marked += result.marked.len() as u64;
+        summary.blocks.dropped += result.dropped_blocks;
+        summary.blocks.marked += result.marked_blocks;
         summary.dropped.extend(result.dropped);
         summary.marked.extend(result.marked);
         if !whole_file_failed {

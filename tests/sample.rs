@@ -127,3 +127,31 @@ fn seed_press_release_reads_as_an_editor_wants() {
     assert!(!text.contains("\n\n\n"));
     assert!(text.ends_with("trading system.\n"));
 }
+
+#[test]
+fn dropped_blocks_are_listed_only_where_a_report_shows_them() {
+    let pipeline = sample_pipeline();
+    let config = pipeline.config();
+    let filter = Filter::new(&config.input.include, &config.input.exclude).unwrap();
+    let found = discover(&[PathBuf::from("input")], &filter, None, false);
+    let outcome = |reports: bool| {
+        let out = tempfile::tempdir().unwrap();
+        let mode = Mode::Write {
+            dir: out.path().to_path_buf(),
+            reports,
+        };
+        run(&pipeline, &found, &mode, 2, &NoProgress)
+            .unwrap()
+            .summary
+    };
+    let (with, without) = (outcome(true), outcome(false));
+    assert!(with.blocks.dropped > 0 && with.blocks.marked > 0);
+    assert_eq!(with.blocks.dropped, with.dropped.len() as u64);
+    assert_eq!(with.blocks.marked, with.marked.len() as u64);
+    // Without a report the counts stay, the list (a preview each) goes.
+    assert_eq!(
+        (without.blocks.dropped, without.blocks.marked),
+        (with.blocks.dropped, with.blocks.marked)
+    );
+    assert!(without.dropped.is_empty() && without.marked.is_empty());
+}
