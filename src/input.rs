@@ -48,6 +48,10 @@ pub struct Inputs {
     pub sources: Vec<Source>,
     /// Paths that do not exist, cannot be walked, or collide: errors.
     pub errors: Vec<Skipped>,
+    /// Folders given that hold no file to read once the include and exclude
+    /// globs (and ignore files) have had their say: not an error, but a run
+    /// or a check over nothing should not pass unremarked.
+    pub empty_folders: Vec<String>,
 }
 
 /// Include and exclude globs, compiled once.
@@ -105,6 +109,7 @@ pub fn discover(
     // Keyed by output path: two inputs must never write the same file.
     let mut by_output: BTreeMap<PathBuf, Source> = BTreeMap::new();
     let mut found = Vec::new();
+    let mut empty_folders = Vec::new();
     for root in paths {
         match std::fs::metadata(root) {
             Err(err) => errors.push(Skipped {
@@ -120,14 +125,20 @@ pub fn discover(
                     });
                 }
             }
-            Ok(_) => walk_folder(
-                root,
-                filter,
-                skip.as_deref(),
-                respect_ignore,
-                &mut found,
-                &mut errors,
-            ),
+            Ok(_) => {
+                let before = found.len();
+                walk_folder(
+                    root,
+                    filter,
+                    skip.as_deref(),
+                    respect_ignore,
+                    &mut found,
+                    &mut errors,
+                );
+                if found.len() == before {
+                    empty_folders.push(display(root));
+                }
+            }
         }
     }
     for source in found {
@@ -148,7 +159,11 @@ pub fn discover(
     }
     let mut sources: Vec<Source> = by_output.into_values().collect();
     sources.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    Inputs { sources, errors }
+    Inputs {
+        sources,
+        errors,
+        empty_folders,
+    }
 }
 
 /// The files under `root` that the filter wants, mirrored from `root`.

@@ -554,3 +554,34 @@ fn bad_flag_values_are_usage_errors() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_folder_with_nothing_to_read_is_named_not_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/a.txt", CLEAN);
+    write(dir.path(), "logs/only.log", "not included");
+    write(dir.path(), "ignored/.ignore", "*\n");
+    write(dir.path(), "ignored/b.txt", DIRTY);
+    let warning = |folder: &str| format!("warning: {folder}: no file to read");
+    scour(dir.path())
+        .args(["check", "in", "logs", "ignored"])
+        .assert()
+        .code(0)
+        .stderr(
+            predicate::str::contains(warning("logs"))
+                .and(predicate::str::contains(warning("ignored")))
+                .and(predicate::str::contains(warning("in")).not())
+                .and(predicate::str::contains("1 file already clean")),
+        );
+    // Read once ignore files are ignored: then nothing to warn about.
+    scour(dir.path())
+        .args(["check", "--no-ignore", "ignored"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no file to read").not());
+    scour(dir.path())
+        .args(["run", "-q", "logs", "-o", "out"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}

@@ -223,6 +223,9 @@ fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
     let reports = prepared.pipeline.config().output.reports;
     let skip = (!args.in_place).then_some(prepared.output.as_path());
     let inputs = discover(&prepared.paths, &prepared.filter, skip, !global.no_ignore);
+    if !global.quiet {
+        output::empty_folders(&inputs)?;
+    }
     let mode = if args.in_place {
         Mode::InPlace
     } else {
@@ -249,6 +252,9 @@ fn run_command(global: &Global, args: &RunArgs) -> anyhow::Result<u8> {
 fn check_command(global: &Global, args: &CheckArgs) -> anyhow::Result<u8> {
     let prepared = prepare(global, &args.paths, None)?;
     let inputs = discover(&prepared.paths, &prepared.filter, None, !global.no_ignore);
+    if !global.quiet {
+        output::empty_folders(&inputs)?;
+    }
     let bar = progress::Bar::new(
         global.quiet || args.format != Format::Human || args.diff || args.list_different,
     );

@@ -13,7 +13,7 @@ use scour::report::NameGroup;
 use scour::stages::names::NameNormalizer;
 use scour::variants::{collect, Collected};
 
-use super::output::{input_errors, plural};
+use super::output::{empty_folders, input_errors, plural};
 use super::{jobs, prepare, progress, Global, EXIT_CLEAN, EXIT_USAGE};
 
 #[derive(Debug, Args)]
@@ -40,6 +40,9 @@ pub fn names_command(global: &Global, args: &NamesArgs) -> anyhow::Result<u8> {
         );
     };
     let inputs = discover(&prepared.paths, &prepared.filter, None, !global.no_ignore);
+    if !global.quiet {
+        empty_folders(&inputs)?;
+    }
     let bar = progress::Bar::new(global.quiet);
     let collected = collect(&prepared.pipeline, &inputs, jobs(global), &bar)?;
     bar.finish();

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use scour::diff;
+use scour::input::Inputs;
 use scour::report::{ErrorKind, ErrorRecord};
 use scour::rule::Rule;
 use scour::run::{RunOutcome, Status};
@@ -14,6 +15,7 @@ use scour::run::{RunOutcome, Status};
 const ADDED: Style = AnsiColor::Green.on_default();
 const REMOVED: Style = AnsiColor::Red.on_default();
 const HUNK: Style = AnsiColor::Cyan.on_default();
+const WARNING: Style = AnsiColor::Yellow.on_default();
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
 
@@ -50,6 +52,19 @@ pub fn input_errors(records: &[ErrorRecord]) -> anyhow::Result<()> {
                 record.path, record.message
             )?,
         }
+    }
+    Ok(())
+}
+
+/// Folders given that held nothing to read: a warning each.
+pub fn empty_folders(inputs: &Inputs) -> anyhow::Result<()> {
+    let mut err = anstream::stderr().lock();
+    for folder in &inputs.empty_folders {
+        writeln!(
+            err,
+            "{WARNING}warning{WARNING:#}: {folder}: no file to read (input.include and \
+             input.exclude leave none, or ignore files do: see --no-ignore)"
+        )?;
     }
     Ok(())
 }
