@@ -235,16 +235,19 @@ impl Pipeline {
             }
             None => whole_document(text),
         };
-        // Both in text order: one walk pairs them.
-        let mut known = settled.iter().peekable();
-        for block in &mut doc.blocks {
-            while known
-                .next_if(|(at, _)| at.start < block.span.start)
-                .is_some()
-            {}
-            block.settled = known
-                .peek()
-                .is_some_and(|&(at, kind)| *at == block.span && *kind == block.kind);
+        // Both in text order: one walk pairs them. Blocks come out of
+        // segmentation unsettled, so a plain clean skips the walk.
+        if !settled.is_empty() {
+            let mut known = settled.iter().peekable();
+            for block in &mut doc.blocks {
+                while known
+                    .next_if(|(at, _)| at.start < block.span.start)
+                    .is_some()
+                {}
+                block.settled = known
+                    .peek()
+                    .is_some_and(|&(at, kind)| *at == block.span && *kind == block.kind);
+            }
         }
         for (i, stage) in self.text_stages.iter().enumerate() {
             if let TextStage::Names(n) = stage {
