@@ -35,6 +35,7 @@ use crate::segment::bullet;
 // Built once: a memmem searcher costs more to make than to run on a block.
 static DOUBLE_HYPHEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("--"));
 static THREE_DOTS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("..."));
+static DOUBLE_SPACE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("  "));
 
 /// Applies the punctuation rules the config switches on.
 #[derive(Debug, Clone)]
@@ -582,49 +583,21 @@ fn odd_spaces(text: &str, edits: &mut Vec<Edit>) {
 
 /// Whether `bytes` hold anything [`odd_spaces`] changes: a tab, two
 /// spaces, or an odd or invisible space (U+00A0, U+00AD, U+2000–U+200B,
-/// U+202F, U+205F, U+2060, U+FEFF). One pass the compiler vectorizes,
-/// where a search for each took a pass apiece.
+/// U+202F, U+205F, U+2060, U+FEFF). The searches are memchr's, which use
+/// the widest vectors the CPU has (the crate's own loops are built for
+/// SSE2); the exact test runs only where an odd space's lead byte (C2, E2,
+/// EF) is, and in prose those are mostly curly quotes and dashes.
 fn may_hold_odd_spaces(bytes: &[u8]) -> bool {
-    let is = |x: u8, y: u8| u8::from(x == y);
-    let starts_one = |a: u8, b: u8, c: u8| {
-        let general = is(a, 0xe2)
-            & ((is(b, 0x80) & (u8::from(c.wrapping_sub(0x80) < 12) | is(c, 0xaf)))
-                | (is(b, 0x81) & (is(c, 0x9f) | is(c, 0xa0))));
-        let latin = is(a, 0xc2) & (is(b, 0xa0) | is(b, 0xad));
-        let bom = is(a, 0xef) & is(b, 0xbb) & is(c, 0xbf);
-        is(a, b'\t') | (is(a, b' ') & is(b, b' ')) | latin | general | bom
+    let at = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    let starts_one = |i: usize| match (bytes[i], at(i + 1), at(i + 2)) {
+        (0xc2, 0xa0 | 0xad, _) | (0xef, 0xbb, 0xbf) => true,
+        (0xe2, 0x80, c) => c < 0x8c || c == 0xaf,
+        (0xe2, 0x81, c) => c == 0x9f || c == 0xa0,
+        _ => false,
     };
-    // The bytes that can start one: a tab, a space (two in a row), or the
-    // lead byte of an odd space (C2, E2, EF). A third of the work of the
-    // exact test, which runs only on a block this one lets through (prose
-    // with curly quotes or dashes, whose lead byte is E2 too).
-    let lead = |a: u8, b: u8| {
-        is(a, b'\t') | (is(a, b' ') & is(b, b' ')) | is(a, 0xc2) | is(a, 0xe2) | is(a, 0xef)
-    };
-    // Each byte with the two after it; `window` holds 64 + 2 bytes.
-    let block = |window: &[u8]| {
-        let n = window.len() - 2;
-        let (a, b, c) = (&window[..n], &window[1..=n], &window[2..]);
-        a.iter().zip(b).fold(0, |hit, (&a, &b)| hit | lead(a, b)) != 0
-            && a.iter()
-                .zip(b)
-                .zip(c)
-                .fold(0, |hit, ((&a, &b), &c)| hit | starts_one(a, b, c))
-                != 0
-    };
-    let mut start = 0;
-    while start + 66 <= bytes.len() {
-        if block(&bytes[start..start + 66]) {
-            return true;
-        }
-        start += 64;
-    }
-    // The rest (65 bytes at most), padded with NULs, which start nothing,
-    // so that it takes the same vectorized path.
-    let mut tail = [0u8; 67];
-    let rest = &bytes[start..];
-    tail[..rest.len()].copy_from_slice(rest);
-    block(&tail[..rest.len() + 2])
+    memchr::memchr(b'\t', bytes).is_some()
+        || DOUBLE_SPACE.find(bytes).is_some()
+        || memchr::memchr3_iter(0xc2, 0xe2, 0xef, bytes).any(starts_one)
 }
 
 /// The first place at or after `from` where a run that can change may be:
