@@ -69,12 +69,18 @@ impl Deduplicator {
         ) {
             return false;
         }
-        let trimmed = block.text.trim();
-        // Byte length bounds char count from above: most blocks pass here
-        // without counting.
-        trimmed.len() >= self.min_chars
-            && (trimmed.is_ascii() || trimmed.chars().count() >= self.min_chars)
+        long_enough(block.text.trim(), self.min_chars)
     }
+}
+
+/// Whether `text` has at least `min_chars` characters. A character takes
+/// one to four bytes, so the byte length settles it for all but texts
+/// between `min_chars` and four times that: most blocks pass uncounted.
+fn long_enough(text: &str, min_chars: usize) -> bool {
+    text.len() >= min_chars
+        && (text.len() >= min_chars.saturating_mul(4)
+            || text.is_ascii()
+            || text.chars().count() >= min_chars)
 }
 
 /// Where the normalized text of a block goes: blake3 for its key, or a
@@ -310,6 +316,11 @@ mod tests {
         #[test]
         fn simple_prose_path_matches_the_unicode_path(text in "[a-zA-Z]{1,8}( [a-zA-Z,.]{1,8}){0,1200}") {
             proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
+        }
+
+        #[test]
+        fn long_enough_is_a_count_of_characters(text in "[a\u{e9}\u{2003}\u{1f600}]{0,40}", min in 0usize..50) {
+            proptest::prop_assert_eq!(long_enough(&text, min), text.chars().count() >= min);
         }
 
         /// Keys are the hash of exactly what `normalize_into` appends.
