@@ -53,7 +53,13 @@ pub fn rewrite(
     let mut copied = 0;
     let mut line = first_line;
     for edit in &edits {
-        debug_assert!(edit.range.start >= copied, "{rule}: overlapping edits");
+        if edit.range.start < copied {
+            // Overlapping edits are a rule's bug, which tests and the fuzz
+            // targets look for. In a release build the text is left as it
+            // is there: one panic would end the whole run.
+            debug_assert!(edit.range.start >= copied, "{rule}: overlapping edits");
+            continue;
+        }
         line +=
             memchr::memchr_iter(b'\n', &text.as_bytes()[copied..edit.range.start]).count() as u32;
         out.push_str(&text[copied..edit.range.start]);

@@ -772,7 +772,7 @@ impl NameNormalizer {
         edits: &mut Vec<Edit>,
     ) {
         // Occurrences may overlap other ones of the same surname here, not
-        // with `match_indices`; whole words never do, and only they stay.
+        // with `match_indices`; only whole words stay.
         let mut found: Vec<(usize, &Rc<Surname>)> = surnames
             .iter()
             .flat_map(|s| s.finder.find_iter(text.as_bytes()).map(move |at| (at, s)))
@@ -781,8 +781,20 @@ impl NameNormalizer {
         if found.is_empty() {
             return;
         }
-        // One whole word per position: by position is a total order here.
-        found.sort_unstable_by_key(|&(at, _)| at);
+        // Whole words of two surnames can still overlap: `MULLE'S'R` is a
+        // word, and `MULLE` before it passes as a possessive (`MULLE'S`).
+        // The longer one wins, and a match inside a kept one is dropped:
+        // edits must not overlap. Surnames are distinct, so (position,
+        // longest first) is a total order.
+        found.sort_unstable_by_key(|&(at, s)| (at, std::cmp::Reverse(s.len())));
+        let mut kept_end = 0;
+        found.retain(|&(at, s)| {
+            let keep = at >= kept_end;
+            if keep {
+                kept_end = at + s.len();
+            }
+            keep
+        });
         let protected = Protected::find(text);
         let mut shouting: Option<(usize, bool)> = None;
         // Matches come in order: find each line start from the last one, so
@@ -1138,6 +1150,18 @@ mod tests {
             names("Minister MOTEGI spoke.\nMOTEGI’s visit ended.\n"),
             "Minister Motegi spoke.\nMotegi’s visit ended.\n"
         );
+    }
+
+    #[test]
+    fn overlapping_surname_matches_keep_the_longer_word() {
+        // Found by the `record` fuzz target: `MULLE` and `MULLE'S'R` are both
+        // surnames here (each beside a capitalised word), and `MULLE` at the
+        // start of `MULLE'S'R` passes as a possessive, so both matched at
+        // the same place and the rewrite sliced backwards (a panic that
+        // ended the run).
+        let once = names("Tt MULLE%Pr MULLE'S'R\n");
+        assert_eq!(once, "Tt Mulle%Pr Mulle'S'R\n");
+        assert_eq!(names(&once), once);
     }
 
     #[test]
