@@ -130,6 +130,36 @@ fn run_output_passes_check() {
     scour(dir.path()).args(["check", "out"]).assert().code(0);
 }
 
+/// Inputs the fuzz targets found to end a run: a chain of names where each
+/// rewritten surname vouches for the next (exit 123: the run's own check
+/// gave up after four rounds), and two surnames whose matches overlap (a
+/// panic, exit 101, that ended the whole run).
+#[test]
+fn documents_the_fuzzers_found_run_clean_and_pass_check() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/chain.txt",
+        "Kenji SATO spoke to the press.\n\
+         The envoy met SATO TANAKA and the ministers.\n\
+         The envoy met TANAKA SUZUKI and the ministers.\n\
+         The envoy met SUZUKI ITO and the ministers.\n\
+         The envoy met ITO KATO and the ministers.\n\
+         The envoy met KATO ABE and the ministers.\n",
+    );
+    write(dir.path(), "in/overlap.txt", "Tt MULLE%Pr MULLE'S'R\n");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out"])
+        .assert()
+        .success();
+    let chain = std::fs::read_to_string(dir.path().join("out/chain.txt")).unwrap();
+    assert!(
+        chain.ends_with("The envoy met Kato Abe and the ministers.\n"),
+        "{chain}"
+    );
+    scour(dir.path()).args(["check", "out"]).assert().code(0);
+}
+
 #[test]
 fn config_errors_name_the_key_the_line_and_the_allowed_values() {
     let dir = tempfile::tempdir().unwrap();
