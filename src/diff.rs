@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::document::Change;
+use crate::document::{Change, ChangeLog, LISTED_PER_RULE};
 
 /// A unified diff of `old` → `new` (3 lines of context), with `a/` and `b/`
 /// headers naming `name`. Empty when the two are equal.
@@ -77,6 +77,27 @@ pub fn explain(name: &str, changes: &[Change]) -> String {
             change.rule,
             shown(&change.before),
             shown(&change.after)
+        );
+    }
+    out
+}
+
+/// [`explain`] of the changes a log lists, then one line for those it
+/// only counted, by rule.
+pub fn explain_log(name: &str, log: &ChangeLog) -> String {
+    let mut out = explain(name, log.listed());
+    let unlisted = log.unlisted_by_rule();
+    if !unlisted.is_empty() {
+        let total: u64 = unlisted.iter().map(|(_, count)| count).sum();
+        let by_rule: Vec<String> = unlisted
+            .iter()
+            .map(|(rule, count)| format!("{rule} {count}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{name}: {total} more changes, counted but not listed \
+             (the first {LISTED_PER_RULE} of each rule are): {}",
+            by_rule.join(", ")
         );
     }
     out

@@ -52,7 +52,7 @@ pub struct Document<'a> {
     pub blocks: Vec<Block<'a>>,
     /// Whether the rendered text ends with a newline.
     pub final_newline: bool,
-    pub changes: Vec<Change>,
+    pub changes: ChangeLog,
 }
 
 impl<'a> Document<'a> {
@@ -115,6 +115,115 @@ pub struct Change {
     pub line: u32,
     pub before: String,
     pub after: String,
+}
+
+/// Changes of one rule listed whole per document; the rest are counted.
+/// Enough to review any rule's work, and a bound on memory and on the size
+/// of `diffs/`: a 100 MB record with a curly quote every few words would
+/// otherwise hold millions of change records, many times its own size.
+pub const LISTED_PER_RULE: u64 = 1_000;
+
+/// The changes made to a document: every one counted by rule, the first
+/// [`LISTED_PER_RULE`] of each rule listed with their text, and every drop
+/// listed (a dropped block must never go unreported).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeLog {
+    listed: Vec<Change>,
+    counts: [u64; Rule::ALL.len()],
+}
+
+impl ChangeLog {
+    /// Records a change, copying its texts only when it is listed.
+    pub fn record(&mut self, rule: Rule, line: u32, before: &str, after: &str) {
+        if self.counts[rule as usize] < LISTED_PER_RULE || rule.is_drop() {
+            self.listed.push(Change {
+                rule,
+                line,
+                before: before.to_owned(),
+                after: after.to_owned(),
+            });
+        }
+        self.counts[rule as usize] += 1;
+    }
+
+    pub fn push(&mut self, change: Change) {
+        let counted = &mut self.counts[change.rule as usize];
+        if *counted < LISTED_PER_RULE || change.rule.is_drop() {
+            self.listed.push(change);
+        }
+        *counted += 1;
+    }
+
+    /// Records `change` before all others (a change to the whole document).
+    pub fn push_front(&mut self, change: Change) {
+        self.counts[change.rule as usize] += 1;
+        self.listed.insert(0, change);
+    }
+
+    /// All changes made, listed or not.
+    pub fn len(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The changes kept whole, in the order they were made (or by line
+    /// after [`sort_by_line`](Self::sort_by_line)).
+    pub fn listed(&self) -> &[Change] {
+        &self.listed
+    }
+
+    pub fn into_listed(self) -> Vec<Change> {
+        self.listed
+    }
+
+    /// Changes counted but not listed.
+    pub fn unlisted(&self) -> u64 {
+        self.len() - self.listed.len() as u64
+    }
+
+    /// Changes counted but not listed, by rule, for the rules that have any.
+    pub fn unlisted_by_rule(&self) -> Vec<(Rule, u64)> {
+        let mut unlisted = self.counts;
+        for change in &self.listed {
+            unlisted[change.rule as usize] -= 1;
+        }
+        Rule::ALL
+            .iter()
+            .zip(unlisted)
+            .filter(|&(_, count)| count > 0)
+            .map(|(&rule, count)| (rule, count))
+            .collect()
+    }
+
+    /// How many changes each rule made, for the rules that made any.
+    pub fn counts(&self) -> impl Iterator<Item = (Rule, u64)> + '_ {
+        Rule::ALL
+            .iter()
+            .zip(self.counts)
+            .filter(|&(_, count)| count > 0)
+            .map(|(&rule, count)| (rule, count))
+    }
+
+    /// Adds the changes of a later round, listing them while their rule
+    /// has room.
+    pub fn append(&mut self, later: ChangeLog) {
+        let mut unlisted = later.counts;
+        for change in later.listed {
+            unlisted[change.rule as usize] -= 1;
+            self.push(change);
+        }
+        for (count, more) in self.counts.iter_mut().zip(unlisted) {
+            *count += more;
+        }
+    }
+
+    /// Orders the listed changes by line, keeping the order within a line.
+    pub fn sort_by_line(&mut self) {
+        self.listed.sort_by_key(|change| change.line);
+    }
 }
 
 /// How the original ended its lines.
@@ -298,6 +407,79 @@ pub fn encode(text: &str, eol: LineEnding, bom: bool) -> String {
 mod tests {
     use super::*;
 
+    fn change(rule: Rule, line: u32) -> Change {
+        Change {
+            rule,
+            line,
+            before: format!("b{line}"),
+            after: format!("a{line}"),
+        }
+    }
+
+    #[test]
+    fn a_change_log_lists_the_first_of_each_rule_and_counts_all() {
+        let mut log = ChangeLog::default();
+        let many = LISTED_PER_RULE as u32 + 5;
+        for line in 1..=many {
+            log.record(Rule::PunctuationQuotes, line, "“", "\"");
+            log.push(change(Rule::NamesCapitals, line));
+            log.push(change(Rule::DedupExact, line));
+        }
+        log.record(Rule::PunctuationDashes, 7, "--", "—");
+        assert_eq!(log.len(), 3 * u64::from(many) + 1);
+        let listed_of = |rule| log.listed().iter().filter(|c| c.rule == rule).count() as u64;
+        assert_eq!(listed_of(Rule::PunctuationQuotes), LISTED_PER_RULE);
+        assert_eq!(listed_of(Rule::NamesCapitals), LISTED_PER_RULE);
+        // Drops are listed whatever their number.
+        assert_eq!(listed_of(Rule::DedupExact), u64::from(many));
+        assert_eq!(listed_of(Rule::PunctuationDashes), 1);
+        assert_eq!(log.unlisted(), 10);
+        assert_eq!(
+            log.unlisted_by_rule(),
+            [(Rule::PunctuationQuotes, 5), (Rule::NamesCapitals, 5)]
+        );
+        // The listed ones are the first made.
+        let quotes = log
+            .listed()
+            .iter()
+            .filter(|c| c.rule == Rule::PunctuationQuotes);
+        assert!(quotes.map(|c| c.line).eq(1..=LISTED_PER_RULE as u32));
+        let counts: Vec<(Rule, u64)> = log.counts().collect();
+        assert_eq!(
+            counts,
+            [
+                (Rule::DedupExact, u64::from(many)),
+                (Rule::PunctuationQuotes, u64::from(many)),
+                (Rule::PunctuationDashes, 1),
+                (Rule::NamesCapitals, u64::from(many)),
+            ]
+        );
+    }
+
+    #[test]
+    fn appending_a_later_round_keeps_every_count_and_the_room_per_rule() {
+        let mut first = ChangeLog::default();
+        for line in 0..LISTED_PER_RULE as u32 - 2 {
+            first.push(change(Rule::PunctuationSpaces, line));
+        }
+        let mut later = ChangeLog::default();
+        for line in 0..LISTED_PER_RULE as u32 + 3 {
+            later.push(change(Rule::PunctuationSpaces, line));
+        }
+        later.push(change(Rule::NamesOrder, 9));
+        first.append(later);
+        assert_eq!(first.len(), 2 * LISTED_PER_RULE + 2);
+        assert_eq!(first.listed().len() as u64, LISTED_PER_RULE + 1);
+        assert_eq!(
+            first.unlisted_by_rule(),
+            [(Rule::PunctuationSpaces, LISTED_PER_RULE + 1)]
+        );
+        let mut sorted = first.clone();
+        sorted.sort_by_line();
+        assert!(sorted.listed().windows(2).all(|w| w[0].line <= w[1].line));
+        assert_eq!(sorted.len(), first.len());
+    }
+
     #[test]
     fn plain_lf_text_is_borrowed() {
         let decoded = decode(b"a\nb\n").unwrap();
@@ -379,7 +561,7 @@ mod tests {
                     .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0, settled: false })
                     .collect(),
                 final_newline: true,
-                changes: Vec::new(),
+                changes: ChangeLog::default(),
             };
             let removed = doc.remove_blocks(&positions);
             let mut expected: Vec<(BlockKind, usize)> = layout.iter().copied().zip(0..).collect();

@@ -992,15 +992,17 @@ fn apply_record(
                 .push_str(&diff::unified(&applied.original, &applied.text, &name));
             out.result
                 .changes
-                .extend(applied.changes.iter().cloned().map(|mut change| {
+                .extend(applied.changes.listed().iter().cloned().map(|mut change| {
                     change.line = number;
                     change
                 }));
         }
         Explain::Report => {
-            out.result.review(number, &applied.changes);
-            out.report
-                .push_str(&diff::commented(&diff::explain(&name, &applied.changes)));
+            out.result.review(number, applied.changes.listed());
+            out.report.push_str(&diff::commented(&diff::explain_log(
+                &name,
+                &applied.changes,
+            )));
             out.report
                 .push_str(&diff::unified(&applied.original, &applied.text, &name));
         }

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-use crate::document::Change;
+use crate::document::ChangeLog;
 use crate::rule::Rule;
 
 /// A proposed replacement of `range` by `with`.
@@ -40,7 +40,7 @@ pub fn rewrite(
     text: &mut Cow<'_, str>,
     rule: Rule,
     first_line: u32,
-    changes: &mut Vec<Change>,
+    changes: &mut ChangeLog,
     scan: impl FnOnce(&str, &mut Vec<Edit>),
 ) {
     let mut edits = Vec::new();
@@ -64,12 +64,7 @@ pub fn rewrite(
             memchr::memchr_iter(b'\n', &text.as_bytes()[copied..edit.range.start]).count() as u32;
         out.push_str(&text[copied..edit.range.start]);
         out.push_str(&edit.with);
-        changes.push(Change {
-            rule,
-            line,
-            before: text[edit.range.clone()].to_owned(),
-            after: edit.with.clone().into_owned(),
-        });
+        changes.record(rule, line, &text[edit.range.clone()], &edit.with);
         line += memchr::memchr_iter(b'\n', text[edit.range.clone()].as_bytes()).count() as u32;
         copied = edit.range.end;
     }
@@ -321,7 +316,7 @@ mod tests {
     #[test]
     fn rewrite_records_each_edit_with_its_line() {
         let mut text = Cow::Borrowed("“a”\nb “c”");
-        let mut changes = Vec::new();
+        let mut changes = crate::document::ChangeLog::default();
         rewrite(
             &mut text,
             Rule::PunctuationQuotes,
@@ -336,7 +331,7 @@ mod tests {
             },
         );
         assert_eq!(text, "\"a\"\nb \"c\"");
-        let lines: Vec<u32> = changes.iter().map(|c| c.line).collect();
+        let lines: Vec<u32> = changes.listed().iter().map(|c| c.line).collect();
         assert_eq!(lines, [10, 10, 11, 11]);
     }
 

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::config::{Config, Eol, StageConfig};
-use crate::document::{Block, BlockKind, Document, LineEnding};
+use crate::document::{Block, BlockKind, ChangeLog, Document, LineEnding};
 use crate::segment::Segmenter;
 use crate::stages::dedup::{block_key, normalize_into, BlockKey, Deduplicator};
 use crate::stages::names::{Mention, NameNormalizer};
@@ -230,7 +230,7 @@ impl Pipeline {
                 Document {
                     blocks: parts.blocks,
                     final_newline: parts.final_newline,
-                    changes: Vec::new(),
+                    changes: ChangeLog::default(),
                 }
             }
             None => whole_document(text),
@@ -363,7 +363,7 @@ fn whole_document(text: &str) -> Document<'_> {
     Document {
         blocks,
         final_newline: text.is_empty() || text.ends_with('\n'),
-        changes: Vec::new(),
+        changes: ChangeLog::default(),
     }
 }
 
@@ -385,7 +385,7 @@ mod tests {
                 })
                 .collect(),
             final_newline: true,
-            changes: Vec::new(),
+            changes: ChangeLog::default(),
         }
     }
 

@@ -53,6 +53,15 @@ impl Rule {
         Rule::OutputEol,
     ];
 
+    /// Whether the rule removes whole blocks as duplicates: every such
+    /// change is listed in the reports, never only counted.
+    pub fn is_drop(self) -> bool {
+        matches!(
+            self,
+            Rule::DedupExact | Rule::DedupNear | Rule::DedupNearDocument
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::DedupExact => "dedup.exact",
@@ -179,5 +188,13 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Rule::ALL.len());
+    }
+
+    #[test]
+    fn all_lists_the_rules_in_declaration_order() {
+        // Change logs count by `rule as usize` into an array of `ALL.len()`.
+        for (i, rule) in Rule::ALL.iter().enumerate() {
+            assert_eq!(*rule as usize, i, "{rule}");
+        }
     }
 }

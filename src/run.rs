@@ -75,12 +75,21 @@ pub struct DocOutcome {
     pub status: Status,
     /// Unified diff raw → cleaned; kept in check mode only.
     pub diff: String,
-    /// Every change with its rule: all of them in check mode, the first
-    /// [`REVIEW_CHANGES`] when writing with reports, none otherwise. For a
-    /// dump the line is the record's line in the file.
+    /// Changes with their rule: in check mode all that each document's
+    /// [`ChangeLog`](crate::document::ChangeLog) lists (every drop, and the
+    /// first [`LISTED_PER_RULE`](crate::document::LISTED_PER_RULE) of each
+    /// other rule), the first [`REVIEW_CHANGES`] when writing with reports,
+    /// none otherwise. For a dump the line is the record's line in the file.
     pub changes: Vec<Change>,
     /// How many changes were made in all (`changes` may hold the first only).
     pub change_count: u64,
+}
+
+impl DocOutcome {
+    /// Changes made but not in `changes`.
+    pub fn unlisted_changes(&self) -> u64 {
+        self.change_count.saturating_sub(self.changes.len() as u64)
+    }
 }
 
 #[derive(Debug)]
@@ -214,8 +223,8 @@ impl FileResult {
         if applied.changed {
             self.changed_documents += 1;
         }
-        for change in &applied.changes {
-            *self.rules.entry(change.rule.as_str()).or_default() += 1;
+        for (rule, count) in applied.changes.counts() {
+            *self.rules.entry(rule.as_str()).or_default() += count;
         }
         self.dropped_blocks += applied.dropped.len() as u64;
         self.marked_blocks += applied.marked.len() as u64;
@@ -613,7 +622,7 @@ fn apply_text(
     let written = match mode {
         Mode::Check => {
             result.diff = diff;
-            result.changes = applied.changes;
+            result.changes = applied.changes.into_listed();
             return result;
         }
         Mode::InPlace if !applied.changed => Ok(()),
@@ -629,7 +638,7 @@ fn apply_text(
             .map_err(|err| Failure::io("cannot rewrite in place", &err)),
         Mode::Write { dir, reports } => {
             if *reports {
-                result.review(0, &applied.changes);
+                result.review(0, applied.changes.listed());
             }
             let target = dir.join(&source.output);
             let permissions = std::fs::metadata(&source.path)
@@ -642,7 +651,7 @@ fn apply_text(
                         write_diff(
                             dir,
                             &source.output,
-                            &diff::explain(&source.name, &applied.changes),
+                            &diff::explain_log(&source.name, &applied.changes),
                             &diff,
                         )
                     } else {

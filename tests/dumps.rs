@@ -347,6 +347,76 @@ fn nested_text_fields_and_hostile_ids() {
 }
 
 #[test]
+fn a_record_with_many_changes_lists_the_first_of_each_rule_and_counts_all() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1,500 paragraphs, each with a pair of curly quotes and a repeat of
+    // the first, so one record makes 3,000 quote changes and 1,499 drops.
+    let paragraphs: Vec<String> = (0..1500)
+        .map(|i| format!("Paragraph {i} says \\u201cyes\\u201d to the plan."))
+        .collect();
+    let text = paragraphs.join("\\n\\n");
+    let repeats = format!("{REPEATED}\\n\\n").repeat(1500);
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("in/big.jsonl"),
+        format!("{{\"id\": 1, \"text\": \"{text}\\n\\n{repeats}\"}}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("p.toml"), "[[stages]]\nkind = \"segment\"\n[[stages]]\nkind = \"dedup\"\nnear-threshold = 0\n[[stages]]\nkind = \"punctuation\"\n").unwrap();
+    scour(dir.path())
+        .args(["run", "in", "-o", "out", "--config", "p.toml"])
+        .assert()
+        .success();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        summary["rules"]["punctuation.quotes"], 3000,
+        "{}",
+        summary["rules"]
+    );
+    assert_eq!(summary["dropped"].as_array().unwrap().len(), 1499);
+    let diff = std::fs::read_to_string(dir.path().join("out/diffs/big.jsonl.diff")).unwrap();
+    let quotes = diff
+        .lines()
+        .filter(|l| l.contains("punctuation.quotes: "))
+        .count();
+    assert_eq!(quotes, 1000);
+    // Every drop is listed, however many.
+    let drops = diff
+        .lines()
+        .filter(|l| l.contains(": dedup.exact: "))
+        .count();
+    assert_eq!(drops, 1499);
+    assert!(
+        diff.contains(
+            "# in/big.jsonl:1: 2000 more changes, counted but not listed \
+             (the first 1000 of each rule are): punctuation.quotes 2000\n"
+        ),
+        "{}",
+        &diff[..2000]
+    );
+    // `check` lists the same and says how many more there are.
+    let out = scour(dir.path())
+        .args(["check", "in", "--config", "p.toml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("in/big.jsonl: 2000 more changes, counted but not listed"),
+        "{}",
+        &out[out.len().saturating_sub(2000)..]
+    );
+    scour(dir.path())
+        .args(["check", "out/big.jsonl", "--config", "p.toml"])
+        .assert()
+        .code(0);
+}
+
+#[test]
 fn check_and_in_place_on_a_dump() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("in")).unwrap();

@@ -40,7 +40,7 @@ fn describe(pipeline: &Pipeline, text: &str) -> String {
     let mut out = String::from("--- output\n");
     out.push_str(&cleaned.text);
     out.push_str("--- changes\n");
-    for c in &cleaned.changes {
+    for c in cleaned.changes.listed() {
         writeln!(
             out,
             "{}: {}: {:?} → {:?}",

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anstyle::{AnsiColor, Style};
 use scour::diff;
+use scour::document::LISTED_PER_RULE;
 use scour::input::Inputs;
 use scour::report::{ErrorKind, ErrorRecord};
 use scour::rule::Rule;
@@ -141,6 +142,15 @@ pub fn check_human(outcome: &RunOutcome) -> anyhow::Result<()> {
         for line in diff::explain(&doc.name, &doc.changes).lines() {
             writeln!(out, "{DIM}{line}{DIM:#}")?;
         }
+        let unlisted = doc.unlisted_changes();
+        if unlisted > 0 {
+            writeln!(
+                out,
+                "{DIM}{}: {unlisted} more changes, counted but not listed \
+                 (the first {LISTED_PER_RULE} of each rule in a document are){DIM:#}",
+                doc.name
+            )?;
+        }
         colored_diff(&mut out, &doc.diff)?;
     }
     Ok(())
@@ -261,6 +271,7 @@ pub fn check_json(outcome: &RunOutcome) -> anyhow::Result<()> {
                     Status::Internal => "internal-error",
                 },
                 "changes": doc.changes,
+                "unlisted_changes": doc.unlisted_changes(),
                 "diff": doc.diff,
             })
         })

@@ -12,7 +12,8 @@ use std::ops::Range;
 use crate::config::Policy;
 use crate::diff;
 use crate::document::{
-    decode, decode_str, encode, BlockKind, Change, DecodeError, Decoded, Document, LineEnding,
+    decode, decode_str, encode, BlockKind, Change, ChangeLog, DecodeError, Decoded, Document,
+    LineEnding,
 };
 use crate::phases::decide::{decide_one, Decision, DedupKind};
 use crate::pipeline::Pipeline;
@@ -39,7 +40,7 @@ pub struct Applied<'a> {
     pub original: Cow<'a, str>,
     /// Whether `output` differs from the input bytes.
     pub changed: bool,
-    pub changes: Vec<Change>,
+    pub changes: ChangeLog,
     pub dropped: Vec<DedupBlock>,
     pub marked: Vec<DedupBlock>,
     /// Blocks in the cleaned document before drops.
@@ -66,7 +67,7 @@ pub enum ApplyError {
 #[derive(Debug, Clone)]
 pub struct CleanText {
     pub text: String,
-    pub changes: Vec<Change>,
+    pub changes: ChangeLog,
     pub dropped: Vec<DedupBlock>,
     pub marked: Vec<DedupBlock>,
     pub blocks: usize,
@@ -139,7 +140,7 @@ fn apply_decisions(mut doc: Document<'_>, decisions: &[Decision]) -> CleanText {
             text: block.text.into_owned(),
         });
     }
-    doc.changes.sort_by_key(|c| c.line);
+    doc.changes.sort_by_line();
     // Where `render` puts each block: after the one before and its newline.
     let mut at = 0;
     let mut settled = Vec::new();
@@ -226,7 +227,7 @@ fn settle(
         }
         cleaned.text = next.text;
         cleaned.settled = next.settled;
-        cleaned.changes.extend(next.changes);
+        cleaned.changes.append(next.changes);
         cleaned.dropped.extend(next.dropped);
     }
     unreachable!("the loop returns on its last round")
@@ -289,15 +290,12 @@ fn applied<'a>(
     let eol = pipeline.line_ending(decoded.first_eol);
     let has_newline = text.contains('\n');
     if has_newline && (decoded.mixed_eol || decoded.first_eol != eol) {
-        changes.insert(
-            0,
-            Change {
-                rule: Rule::OutputEol,
-                line: 1,
-                before: decoded.first_eol.as_str().to_owned(),
-                after: eol.as_str().to_owned(),
-            },
-        );
+        changes.push_front(Change {
+            rule: Rule::OutputEol,
+            line: 1,
+            before: decoded.first_eol.as_str().to_owned(),
+            after: eol.as_str().to_owned(),
+        });
     }
     let encoded = (eol != LineEnding::Lf || decoded.bom).then(|| encode(&text, eol, decoded.bom));
     let changed = encoded.as_deref().unwrap_or(&text).as_bytes() != bytes;

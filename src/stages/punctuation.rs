@@ -27,7 +27,7 @@ use memchr::memmem::Finder;
 use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::config::{EllipsisStyle, PunctuationConfig, QuoteStyle, UnicodeForm};
-use crate::document::{Block, BlockKind, Change, Document};
+use crate::document::{Block, BlockKind, Change, ChangeLog, Document};
 use crate::edit::{any_pair, rewrite, Edit, Protected};
 use crate::rule::Rule;
 use crate::segment::bullet;
@@ -96,7 +96,7 @@ impl PunctuationNormalizer {
         }
     }
 
-    fn clean_block(&self, block: &mut Block<'_>, changes: &mut Vec<Change>) {
+    fn clean_block(&self, block: &mut Block<'_>, changes: &mut ChangeLog) {
         let c = &self.config;
         let line = block.line;
         let text = &mut block.text;
@@ -104,7 +104,7 @@ impl PunctuationNormalizer {
         // curly quotes or odd spaces: skip those scans outright.
         let ascii = text.is_ascii();
         if !ascii {
-            let normalize = |text: &mut Cow<'_, str>, changes: &mut Vec<Change>| match c.unicode {
+            let normalize = |text: &mut Cow<'_, str>, changes: &mut ChangeLog| match c.unicode {
                 UnicodeForm::Nfc => {
                     rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
                         normalize_form(t, e, false);
@@ -1181,10 +1181,10 @@ mod tests {
         let mut doc = Document {
             blocks: seg.blocks,
             final_newline: seg.final_newline,
-            changes: Vec::new(),
+            changes: ChangeLog::default(),
         };
         PunctuationNormalizer::new(config).apply(&mut doc);
-        (doc.render(), doc.changes)
+        (doc.render(), doc.changes.into_listed())
     }
 
     fn clean(text: &str) -> String {

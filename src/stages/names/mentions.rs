@@ -292,7 +292,7 @@ mod tests {
         let doc = Document {
             blocks: seg.blocks,
             final_newline: seg.final_newline,
-            changes: Vec::new(),
+            changes: crate::document::ChangeLog::default(),
         };
         NameNormalizer::new(config)
             .mentions(&doc)

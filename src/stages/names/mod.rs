@@ -39,7 +39,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::{Capitals, NameOrder, NamesConfig};
-use crate::document::{BlockKind, Document};
+use crate::document::{BlockKind, ChangeLog, Document};
 use crate::edit::{any_pair, rewrite, Edit, Protected};
 use crate::rule::Rule;
 
@@ -494,9 +494,15 @@ impl NameNormalizer {
     pub fn apply_aliases<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         let mut text = std::borrow::Cow::Borrowed(text);
         if let Some((matcher, canonicals)) = &self.aliases {
-            rewrite(&mut text, Rule::NamesAlias, 1, &mut Vec::new(), |t, e| {
-                alias_edits(t, matcher, canonicals, e);
-            });
+            rewrite(
+                &mut text,
+                Rule::NamesAlias,
+                1,
+                &mut ChangeLog::default(),
+                |t, e| {
+                    alias_edits(t, matcher, canonicals, e);
+                },
+            );
         }
         text
     }
@@ -1164,7 +1170,7 @@ mod tests {
         let mut doc = Document {
             blocks: seg.blocks,
             final_newline: seg.final_newline,
-            changes: Vec::new(),
+            changes: ChangeLog::default(),
         };
         NameNormalizer::new(config).apply(&mut doc);
         doc.render()
