@@ -584,6 +584,20 @@ impl Sinks {
         file.as_mut().map_or(Ok(()), |f| f.write_all(bytes))
     }
 
+    /// Writes a chunk's cleaned lines and its rejected ones; on failure,
+    /// says which.
+    fn write_chunk(&mut self, output: &[u8], rejected: &[u8]) -> Result<(), (&str, io::Error)> {
+        if let Some(file) = self.output.as_mut() {
+            file.write_all(output)
+                .map_err(|err| ("cannot write", err))?;
+        }
+        if !rejected.is_empty() {
+            self.reject(rejected)
+                .map_err(|err| ("cannot write rejected lines", err))?;
+        }
+        Ok(())
+    }
+
     fn reject(&mut self, bytes: &[u8]) -> io::Result<()> {
         Self::append(
             &mut self.rejected,
@@ -621,6 +635,57 @@ impl Sinks {
             file.commit()?;
         }
         Ok(())
+    }
+}
+
+/// How much of a dump's diff `check` keeps (with the changes of the same
+/// records): what a reader can use, and a bound on memory, since the diff
+/// of a dump that needs cleaning is about twice its size.
+const CHECK_DIFF_BYTES: usize = 32 << 20;
+
+/// The part of a dump's diff that `check` shows: the chunks' diffs in order
+/// until the next would pass the cap, then only a count of changed records,
+/// so what is shown is always the dump's first records.
+struct CheckDiff {
+    text: String,
+    cap: usize,
+    unshown: u64,
+}
+
+impl CheckDiff {
+    fn new(cap: usize) -> CheckDiff {
+        CheckDiff {
+            text: String::new(),
+            cap,
+            unshown: 0,
+        }
+    }
+
+    /// Adds the diff of a chunk with `changed` changed records; false when
+    /// it is left out.
+    fn add(&mut self, diff: &str, changed: u64) -> bool {
+        if self.unshown == 0 && self.text.len() + diff.len() <= self.cap {
+            self.text.push_str(diff);
+            true
+        } else {
+            self.unshown += changed;
+            false
+        }
+    }
+
+    /// The diff shown, with a last line saying what it leaves out.
+    fn finish(mut self, name: &str) -> String {
+        if self.unshown > 0 {
+            use std::fmt::Write as _;
+            let _ = writeln!(
+                self.text,
+                "# {name}: {} more changed records not shown: a check keeps the first \
+                 {} MiB of a dump's diff (`scour run` writes every record's diff to diffs/)",
+                self.unshown,
+                self.cap >> 20
+            );
+        }
+        self.text
     }
 }
 
@@ -724,21 +789,18 @@ pub(crate) fn apply(
         }
     };
     let too_long = std::cell::Cell::new(0u64);
-    let mut merge = |out: ChunkOut| {
+    let mut check_diff = CheckDiff::new(CHECK_DIFF_BYTES);
+    let mut merge = |mut out: ChunkOut| {
         too_long.set(too_long.get() + out.too_long);
         let mut sinks = sinks.borrow_mut();
-        if let Some(file) = sinks.output.as_mut() {
-            if let Err(err) = file.write_all(&out.output) {
-                note("cannot write", &err);
-            }
-        }
-        if !out.rejected.is_empty() {
-            if let Err(err) = sinks.reject(&out.rejected) {
-                note("cannot write rejected lines", &err);
-            }
+        if let Err((what, err)) = sinks.write_chunk(&out.output, &out.rejected) {
+            note(what, &err);
         }
         if checking {
-            result.diff.push_str(&out.report);
+            if !check_diff.add(&out.report, out.records.changed) {
+                // The changes go with the diff they explain.
+                out.result.changes.clear();
+            }
         } else if !out.report.is_empty() {
             if let Err(err) = sinks.report(&out.report) {
                 note("cannot write the diff", &err);
@@ -758,6 +820,7 @@ pub(crate) fn apply(
         in_place: keep_bad_lines,
     };
     result.failures.extend(ended);
+    result.diff = check_diff.finish(&source.name);
     let drop_emptied = pipeline.config().output.empty_records == EmptyRecords::Drop;
     ending.finish(&mut result, sinks.into_inner(), drop_emptied);
     result
@@ -1026,6 +1089,28 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
     use std::time::Duration;
+
+    #[test]
+    fn a_check_shows_the_first_records_diffs_up_to_the_cap() {
+        let mut diff = CheckDiff::new(3 << 20);
+        let chunk = "1".repeat(1 << 20);
+        assert!(diff.add(&chunk, 2));
+        assert!(diff.add(&chunk, 1));
+        assert!(!diff.add(&"2".repeat(2 << 20), 4));
+        // Once one chunk is left out, so is every later one: what is shown
+        // stays the dump's first records, with no gap.
+        assert!(!diff.add("2", 1));
+        let text = diff.finish("in/a.jsonl");
+        assert!(text.starts_with(&chunk.repeat(2)));
+        assert!(!text.contains('2'));
+        assert!(text.ends_with(
+            "# in/a.jsonl: 5 more changed records not shown: a check keeps the first 3 MiB \
+             of a dump's diff (`scour run` writes every record's diff to diffs/)\n"
+        ));
+        let mut whole = CheckDiff::new(3 << 20);
+        assert!(whole.add("x", 1));
+        assert_eq!(whole.finish("in/a.jsonl"), "x");
+    }
 
     /// The numbers from 0 to `lines` − 1, one a line.
     fn numbered(lines: usize) -> Vec<u8> {

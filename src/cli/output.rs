@@ -146,8 +146,9 @@ pub fn check_human(outcome: &RunOutcome) -> anyhow::Result<()> {
         if unlisted > 0 {
             writeln!(
                 out,
-                "{DIM}{}: {unlisted} more changes, counted but not listed \
-                 (the first {LISTED_PER_RULE} of each rule in a document are){DIM:#}",
+                "{DIM}{}: {unlisted} more changes, counted but not listed (a document lists \
+                 at most {LISTED_PER_RULE} of each rule; a dump, those of the records \
+                 whose diff is shown){DIM:#}",
                 doc.name
             )?;
         }
