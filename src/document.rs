@@ -133,9 +133,14 @@ pub struct ChangeLog {
 }
 
 impl ChangeLog {
+    /// Whether the next change of `rule` is listed.
+    fn lists(&self, rule: Rule) -> bool {
+        self.counts[rule as usize] < LISTED_PER_RULE || rule.is_drop()
+    }
+
     /// Records a change, copying its texts only when it is listed.
     pub fn record(&mut self, rule: Rule, line: u32, before: &str, after: &str) {
-        if self.counts[rule as usize] < LISTED_PER_RULE || rule.is_drop() {
+        if self.lists(rule) {
             self.listed.push(Change {
                 rule,
                 line,
@@ -147,11 +152,11 @@ impl ChangeLog {
     }
 
     pub fn push(&mut self, change: Change) {
-        let counted = &mut self.counts[change.rule as usize];
-        if *counted < LISTED_PER_RULE || change.rule.is_drop() {
+        let rule = change.rule;
+        if self.lists(rule) {
             self.listed.push(change);
         }
-        *counted += 1;
+        self.counts[rule as usize] += 1;
     }
 
     /// Records `change` before all others (a change to the whole document).

@@ -645,7 +645,8 @@ const CHECK_DIFF_BYTES: usize = 32 << 20;
 
 /// The part of a dump's diff that `check` shows: the chunks' diffs in order
 /// until the next would pass the cap, then only a count of changed records,
-/// so what is shown is always the dump's first records.
+/// so what is shown is always the dump's first records. The first chunk is
+/// shown whatever its size: a dump of one huge record still shows its diff.
 struct CheckDiff {
     text: String,
     cap: usize,
@@ -664,7 +665,8 @@ impl CheckDiff {
     /// Adds the diff of a chunk with `changed` changed records; false when
     /// it is left out.
     fn add(&mut self, diff: &str, changed: u64) -> bool {
-        if self.unshown == 0 && self.text.len() + diff.len() <= self.cap {
+        let room = self.text.is_empty() || self.text.len() + diff.len() <= self.cap;
+        if self.unshown == 0 && room {
             self.text.push_str(diff);
             true
         } else {
@@ -1110,6 +1112,11 @@ mod tests {
         let mut whole = CheckDiff::new(3 << 20);
         assert!(whole.add("x", 1));
         assert_eq!(whole.finish("in/a.jsonl"), "x");
+        // A first chunk over the cap (one huge record) is still shown.
+        let mut huge = CheckDiff::new(1 << 20);
+        assert!(huge.add(&chunk.repeat(2), 1));
+        assert!(!huge.add("2", 1));
+        assert!(huge.finish("in/a.jsonl").starts_with(&chunk.repeat(2)));
     }
 
     /// The numbers from 0 to `lines` − 1, one a line.
