@@ -103,7 +103,8 @@ pub struct InputConfig {
     /// A compressed file that expands past this stops with an error.
     #[serde(default = "default_max_decompressed")]
     pub max_decompressed_bytes: u64,
-    /// A JSONL line longer than this is rejected without being read into memory.
+    /// A JSONL line, or a text file, longer than this is rejected without
+    /// being read into memory: the most scour cleans as one document.
     #[serde(default = "default_max_record")]
     pub max_record_bytes: u64,
     /// JSONL dumps are read in chunks of about this many bytes of whole

@@ -544,6 +544,26 @@ fn index_text(
     mode: &Mode,
     progress: &dyn Progress,
 ) -> Result<(DocKeys, u128), Failure> {
+    let max = pipeline.config().input.max_record_bytes;
+    let size = std::fs::metadata(&source.path)
+        .map_err(|err| Failure::io("cannot read", &err))?
+        .len();
+    if size > max {
+        // Cleaning holds a document several times over: a file this large
+        // is set aside whole, streamed, never read into memory.
+        progress.advance(size);
+        if let Mode::Write { dir, .. } = mode {
+            reject_file(dir, &source.output, &source.path);
+        }
+        return Err(Failure {
+            line: None,
+            message: format!(
+                "{size} bytes: larger than input.max-record-bytes ({max}), \
+                 the most scour cleans as one document; raise it or split the file"
+            ),
+            internal: false,
+        });
+    }
     let bytes = std::fs::read(&source.path).map_err(|err| Failure::io("cannot read", &err))?;
     progress.advance(bytes.len() as u64);
     match index_document(pipeline, &bytes) {
@@ -803,6 +823,17 @@ fn prepare_output(dir: &Path, reports: bool) -> Result<(), RunError> {
 }
 
 /// Keeps an unreadable text file byte for byte under `rejected/`.
+/// Copies a file too large to clean to `rejected/`, a buffer at a time.
+fn reject_file(dir: &Path, output: &Path, source: &Path) {
+    let path = dir.join("rejected").join(output);
+    // As in `reject`: a failed copy still leaves the error in the summary.
+    let _ = std::fs::File::open(source).and_then(|mut file| {
+        let mut out = AtomicFile::create(dir, &path, None)?;
+        std::io::copy(&mut file, &mut out)?;
+        out.commit()
+    });
+}
+
 fn reject(dir: &Path, output: &Path, bytes: &[u8]) {
     let path = dir.join("rejected").join(output);
     // A failed copy still leaves the error in the summary; nothing is hidden.

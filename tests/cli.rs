@@ -237,6 +237,38 @@ fn bad_input_is_reported_with_path_and_line_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_text_file_over_the_document_cap_is_set_aside_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("{DIRTY}\n").repeat(40);
+    write(dir.path(), "in/big.txt", &big);
+    write(dir.path(), "in/small.txt", DIRTY);
+    write(dir.path(), "cap.toml", "[input]\nmax-record-bytes = 1000\n");
+    scour(dir.path())
+        .args(["run", "in", "-o", "out", "--config", "cap.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "in/big.txt: {} bytes: larger than input.max-record-bytes (1000)",
+            big.len()
+        )));
+    let out = dir.path().join("out");
+    assert_eq!(
+        std::fs::read_to_string(out.join("small.txt")).unwrap(),
+        CLEAN
+    );
+    // Nothing lost: the file is kept byte for byte, and nothing cleaned of it.
+    assert_eq!(
+        std::fs::read_to_string(out.join("rejected/big.txt")).unwrap(),
+        big
+    );
+    assert!(!out.join("big.txt").exists());
+    scour(dir.path())
+        .args(["check", "in", "--config", "cap.toml"])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn a_missing_path_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     scour(dir.path())
