@@ -31,8 +31,9 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
-    given_name_beside, has_capitals_run, is_prose, lines_of, shape, title_case, words_into, Beside,
-    NameNormalizer, Shape, Word, NOT_GIVEN_NAMES, WORDS,
+    capital_runs, given_name_beside, has_capitals_run, is_prose, lines_of, lower_starts_and_digits,
+    shape, title_case, windows, words_into, Beside, NameNormalizer, Shape, Word, NOT_GIVEN_NAMES,
+    REACH, WORDS,
 };
 use crate::document::Document;
 use crate::edit::Protected;
@@ -79,13 +80,100 @@ impl NameNormalizer {
 
     fn mentions_in_line<'t>(&self, text: &'t str, found: &mut dyn FnMut(&'t str)) {
         WORDS.with_borrow_mut(|words| {
+            if text.is_ascii() && self.mentions_near(text, words, found, REACH) {
+                return;
+            }
             words_into(text, words);
             self.mentions_among(text, words, found);
         });
     }
 
-    fn mentions_among<'t>(&self, text: &'t str, words: &[Word], found: &mut dyn FnMut(&'t str)) {
+    /// [`mentions_among`](Self::mentions_among) for an ASCII line that is
+    /// plainly no headline, tokenizing only around its titles and words in
+    /// capitals, where every mention starts: tokenizing whole paragraphs
+    /// was most of the names report's cost. Returns false, having found
+    /// nothing, when it cannot tell: a line that may be a headline, or a
+    /// name whose context runs past a window. Windows reach `reach` bytes
+    /// each side of those places.
+    pub(super) fn mentions_near<'t>(
+        &self,
+        text: &'t str,
+        words: &mut Vec<Word>,
+        found: &mut dyn FnMut(&'t str),
+        reach: usize,
+    ) -> bool {
+        let bytes = text.as_bytes();
+        let mut starts = capital_runs(bytes);
+        // The word after each title (matches may overlap: `Vice-President`
+        // and `President` both end where the name starts).
+        for title in self.title_finder.find_overlapping_iter(text) {
+            let after = title.end()
+                + bytes[title.end()..]
+                    .iter()
+                    .take_while(|&&b| b == b' ')
+                    .count();
+            if after < bytes.len() {
+                starts.push(after);
+            }
+        }
+        if starts.is_empty() {
+            return true;
+        }
+        // As in the surname search: this rules headlines out.
+        let (lower_starts, digits) = lower_starts_and_digits(bytes);
+        if starts.len() * 2 > lower_starts.saturating_sub(digits) {
+            return false;
+        }
+        starts.sort_unstable();
+        starts.dedup();
         let protected = Protected::find(text);
+        let mut mentions = Vec::new();
+        for window in windows(bytes, &starts, reach) {
+            words_into(&text[window.clone()], words);
+            for word in words.iter_mut() {
+                word.range = word.range.start + window.start..word.range.end + window.start;
+            }
+            let edges = (window.start == 0, window.end == bytes.len());
+            if !self.mentions_in_run(text, words, &protected, Some(edges), &mut |m| {
+                mentions.push(m);
+            }) {
+                return false;
+            }
+        }
+        for mention in mentions {
+            found(mention);
+        }
+        true
+    }
+
+    pub(super) fn mentions_among<'t>(
+        &self,
+        text: &'t str,
+        words: &[Word],
+        found: &mut dyn FnMut(&'t str),
+    ) {
+        let protected = Protected::find(text);
+        for (ws, shout) in lines_of(text, words) {
+            if !shout {
+                self.mentions_in_run(text, ws, &protected, None, found);
+            }
+        }
+    }
+
+    /// The mentions among `ws`: the words of a line that is no headline,
+    /// or of a window of one, with whether the window reaches the start and
+    /// the end of the line. For a window, false when a name or the words
+    /// that decide it run past one of its edges (the caller then reads the
+    /// whole line).
+    fn mentions_in_run<'t>(
+        &self,
+        text: &'t str,
+        ws: &[Word],
+        protected: &Protected,
+        window: Option<(bool, bool)>,
+        found: &mut dyn FnMut(&'t str),
+    ) -> bool {
+        let (at_start, at_end) = window.unwrap_or((true, true));
         let spaced = |a: &Word, b: &Word| &text[a.range.end..b.range.start] == " ";
         let name_like = |w: &Word| {
             let word = &text[w.range.clone()];
@@ -96,47 +184,50 @@ impl NameNormalizer {
             };
             shaped && !protected.overlaps(&w.range)
         };
-        for (ws, shout) in lines_of(text, words) {
-            if shout {
+        // Words before `next` already belong to a mention.
+        let mut next = 0;
+        for i in 0..ws.len() {
+            let w = &ws[i];
+            if i < next || !name_like(w) {
                 continue;
             }
-            // Words before `next` already belong to a mention.
-            let mut next = 0;
-            for i in 0..ws.len() {
-                let w = &ws[i];
-                if i < next || !name_like(w) {
+            if self.after_title(text, w.range.start) {
+                // `H.E. Mr. Marcelo …`: a title after a title is not a name.
+                if self.is_title(text, w) {
                     continue;
                 }
-                if self.after_title(text, w.range.start) {
-                    // `H.E. Mr. Marcelo …`: a title after a title is not a name.
-                    if self.is_title(text, w) {
-                        continue;
+                let mut end = i + 1;
+                while end < ws.len()
+                    && name_like(&ws[end])
+                    && spaced(&ws[end - 1], &ws[end])
+                    && !self.is_title(text, &ws[end])
+                {
+                    end += 1;
+                }
+                if end == ws.len() && !at_end {
+                    return false;
+                }
+                next = i + name_length(&ws[i..end]);
+                found(&text[w.range.start..ws[next - 1].range.end]);
+            } else if w.shape == Shape::Upper {
+                // `given_name_beside` reads two words each side.
+                if !((at_start || i >= 2) && (at_end || i + 2 < ws.len())) {
+                    return false;
+                }
+                match given_name_beside(text, ws, i) {
+                    Some(Beside::After) if name_like(&ws[i + 1]) => {
+                        next = i + 2;
+                        found(&text[w.range.start..ws[i + 1].range.end]);
                     }
-                    let mut end = i + 1;
-                    while end < ws.len()
-                        && name_like(&ws[end])
-                        && spaced(&ws[end - 1], &ws[end])
-                        && !self.is_title(text, &ws[end])
-                    {
-                        end += 1;
+                    Some(Beside::Before) if i > next && name_like(&ws[i - 1]) => {
+                        next = i + 1;
+                        found(&text[ws[i - 1].range.start..w.range.end]);
                     }
-                    next = i + name_length(&ws[i..end]);
-                    found(&text[w.range.start..ws[next - 1].range.end]);
-                } else if w.shape == Shape::Upper {
-                    match given_name_beside(text, ws, i) {
-                        Some(Beside::After) if name_like(&ws[i + 1]) => {
-                            next = i + 2;
-                            found(&text[w.range.start..ws[i + 1].range.end]);
-                        }
-                        Some(Beside::Before) if i > next && name_like(&ws[i - 1]) => {
-                            next = i + 1;
-                            found(&text[ws[i - 1].range.start..w.range.end]);
-                        }
-                        _ => {}
-                    }
+                    _ => {}
                 }
             }
         }
+        true
     }
 
     /// Whether the word `w` is one of the titles (`Mr` of `Mr.`, `Secretary`).
@@ -299,6 +390,23 @@ mod tests {
             .into_iter()
             .map(|m| (m.form, m.count))
             .collect()
+    }
+
+    #[test]
+    fn a_long_paragraph_is_read_only_around_titles_and_capitals() {
+        let names = NameNormalizer::new(&NamesConfig::default());
+        let filler = "and the talks went on for a long while about trade and growth ".repeat(4);
+        let text = format!(
+            "{filler}Minister MOTEGI met {filler}Mr. Marcelo Ebrard Casaubón of the {filler}\
+             delegation led by Kenji SATO, then {filler}UN staff."
+        )
+        .replace('ó', "o");
+        let mut found = Vec::new();
+        let mut buffer = Vec::new();
+        assert!(names.mentions_near(&text, &mut buffer, &mut |m| found.push(m), REACH));
+        assert_eq!(found, ["MOTEGI", "Marcelo Ebrard Casaubon", "Kenji SATO"]);
+        // Only the words near those places were cut.
+        assert!(buffer.len() < 20, "{}", buffer.len());
     }
 
     fn forms(text: &str) -> Vec<String> {

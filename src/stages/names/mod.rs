@@ -1510,6 +1510,20 @@ mod tests {
         }
 
         #[test]
+        fn windowed_mentions_match_the_whole_line(text in ascii_line(), reach in 1usize..60) {
+            let names = NameNormalizer::new(&NamesConfig::default());
+            let mut whole = Vec::new();
+            names.mentions_among(&text, &words(&text), &mut |m| whole.push(m));
+            let mut windowed = Vec::new();
+            let mut buffer = Vec::new();
+            if !names.mentions_near(&text, &mut buffer, &mut |m| windowed.push(m), reach) {
+                proptest::prop_assert!(windowed.is_empty(), "found nothing when it cannot tell");
+                names.mentions_among(&text, &words(&text), &mut |m| windowed.push(m));
+            }
+            proptest::prop_assert_eq!(windowed, whole);
+        }
+
+        #[test]
         fn windowed_surname_search_matches_the_whole_line(text in ascii_line(), reach in 1usize..60) {
             let names = NameNormalizer::new(&NamesConfig::default());
             let mut whole = BTreeSet::new();
