@@ -755,6 +755,7 @@ pub(crate) fn apply(
     } else {
         Explain::Nothing
     };
+    let diff_full = std::sync::atomic::AtomicBool::new(false);
     let context = ApplyContext {
         pipeline,
         names,
@@ -767,6 +768,7 @@ pub(crate) fn apply(
         keep_bad_lines,
         checking,
         explain,
+        diff_full: &diff_full,
     };
     let work = |chunk: &Chunk| context.chunk(chunk);
     let mut result = FileResult {
@@ -802,6 +804,7 @@ pub(crate) fn apply(
             if !check_diff.add(&out.report, out.records.changed) {
                 // The changes go with the diff they explain.
                 out.result.changes.clear();
+                diff_full.store(true, Ordering::Relaxed);
             }
         } else if !out.report.is_empty() {
             if let Err(err) = sinks.report(&out.report) {
@@ -889,12 +892,21 @@ struct ApplyContext<'a> {
     keep_bad_lines: bool,
     checking: bool,
     explain: Explain,
+    /// Set once a check's diff of this dump is full: later chunks, whose
+    /// diffs would not be shown, skip making them.
+    diff_full: &'a std::sync::atomic::AtomicBool,
 }
 
 impl ApplyContext<'_> {
     /// Cleans the records of one chunk and compresses its output lines.
     fn chunk(&self, chunk: &Chunk) -> ChunkOut {
         let mut out = ChunkOut::default();
+        // Chunks are merged in order, so one that starts after the flag is
+        // set comes after the chunk that filled the diff: not shown either.
+        let explain = match self.explain {
+            Explain::Check if self.diff_full.load(Ordering::Relaxed) => Explain::Nothing,
+            explain => explain,
+        };
         let mut plain = Vec::with_capacity(chunk.bytes.len());
         out.too_long = chunk.too_long.len() as u64;
         // Failures in line order: a too-long line goes before the lines after it.
@@ -933,7 +945,7 @@ impl ApplyContext<'_> {
                 self.names,
                 &record,
                 decisions,
-                self.explain,
+                explain,
                 &mut out,
             );
             let line_bytes = match &kept {
