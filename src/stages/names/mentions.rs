@@ -31,9 +31,9 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use super::{
-    capital_runs, given_name_beside, has_capitals_run, is_prose, lines_of, lower_starts_and_digits,
-    shape, title_case, windows, words_into, Beside, NameNormalizer, Shape, Word, NOT_GIVEN_NAMES,
-    REACH, WORDS,
+    capital_runs, given_name_beside, has_capitals_run, is_prose, lines_of, may_be_headline, shape,
+    title_case, window_words, windows, words_into, Beside, NameNormalizer, Shape, Word,
+    NOT_GIVEN_NAMES, REACH, WORDS,
 };
 use crate::document::Document;
 use crate::edit::Protected;
@@ -119,9 +119,7 @@ impl NameNormalizer {
         if starts.is_empty() {
             return true;
         }
-        // As in the surname search: this rules headlines out.
-        let (lower_starts, digits) = lower_starts_and_digits(bytes);
-        if starts.len() * 2 > lower_starts.saturating_sub(digits) {
+        if may_be_headline(bytes, starts.len()) {
             return false;
         }
         starts.sort_unstable();
@@ -129,10 +127,7 @@ impl NameNormalizer {
         let protected = Protected::find(text);
         let mut mentions = Vec::new();
         for window in windows(bytes, &starts, reach) {
-            words_into(&text[window.clone()], words);
-            for word in words.iter_mut() {
-                word.range = word.range.start + window.start..word.range.end + window.start;
-            }
+            window_words(text, &window, words);
             let edges = (window.start == 0, window.end == bytes.len());
             if !self.mentions_in_run(text, words, &protected, Some(edges), &mut |m| {
                 mentions.push(m);

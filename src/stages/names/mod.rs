@@ -701,20 +701,12 @@ impl NameNormalizer {
             // No word in capitals: no surname, and no headline either.
             return true;
         }
-        // A headline has more words in capitals than other lettered words.
-        // Every word in capitals starts a run (an upper bound), and every
-        // lower-case letter after a space starts a lettered word unless a
-        // digit joins it (a lower bound), so this rules headlines out.
-        let (lower_starts, digits) = lower_starts_and_digits(bytes);
-        if runs.len() * 2 > lower_starts.saturating_sub(digits) {
+        if may_be_headline(bytes, runs.len()) {
             return false;
         }
         let protected = Protected::find(text);
         for window in windows(bytes, &runs, reach) {
-            words_into(&text[window.clone()], words);
-            for word in words.iter_mut() {
-                word.range = word.range.start + window.start..word.range.end + window.start;
-            }
+            window_words(text, &window, words);
             let at_start = window.start == 0;
             let at_end = window.end == bytes.len();
             for j in 0..words.len() {
@@ -983,6 +975,25 @@ fn lower_starts_and_digits(bytes: &[u8]) -> (usize, usize) {
         })
         .sum();
     (starts, digits)
+}
+
+/// Whether ASCII `bytes`, with `starts` places where a word in capitals
+/// (or a name) may start, could be a headline: one has more words in
+/// capitals than other lettered words. Every word in capitals holds such a
+/// place (an upper bound), and every lower-case letter after a space starts
+/// a lettered word unless a digit joins it (a lower bound), so false rules
+/// headlines out.
+fn may_be_headline(bytes: &[u8], starts: usize) -> bool {
+    let (lower_starts, digits) = lower_starts_and_digits(bytes);
+    starts * 2 > lower_starts.saturating_sub(digits)
+}
+
+/// The words of `window` of `text`, with their ranges in `text`.
+fn window_words(text: &str, window: &Range<usize>, words: &mut Vec<Word>) {
+    words_into(&text[window.clone()], words);
+    for word in words.iter_mut() {
+        word.range = word.range.start + window.start..word.range.end + window.start;
+    }
 }
 
 /// Byte ranges of ASCII `bytes` around each run start in `runs`, merged
