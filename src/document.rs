@@ -126,16 +126,40 @@ pub const LISTED_PER_RULE: u64 = 1_000;
 /// The changes made to a document: every one counted by rule, the first
 /// [`LISTED_PER_RULE`] of each rule listed with their text, and every drop
 /// listed (a dropped block must never go unreported).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeLog {
     listed: Vec<Change>,
     counts: [u64; Rule::ALL.len()],
+    /// Whether changes are listed at all: a run that writes no report and
+    /// the index phase only count them.
+    listing: bool,
+}
+
+impl Default for ChangeLog {
+    fn default() -> ChangeLog {
+        ChangeLog {
+            listed: Vec::new(),
+            counts: [0; Rule::ALL.len()],
+            listing: true,
+        }
+    }
 }
 
 impl ChangeLog {
-    /// Whether the next change of `rule` is listed.
-    fn lists(&self, rule: Rule) -> bool {
-        self.counts[rule as usize] < LISTED_PER_RULE || rule.is_drop()
+    /// A log that counts changes and lists none (drops included), for work
+    /// whose changes nobody reads: copying each change's texts was most of
+    /// the allocations of a run without reports.
+    pub fn counting() -> ChangeLog {
+        ChangeLog {
+            listing: false,
+            ..ChangeLog::default()
+        }
+    }
+
+    /// Whether the next change of `rule` is listed. Once false for a rule,
+    /// it stays false.
+    pub fn lists(&self, rule: Rule) -> bool {
+        self.listing && (self.counts[rule as usize] < LISTED_PER_RULE || rule.is_drop())
     }
 
     /// Records a change, copying its texts only when it is listed.
@@ -162,7 +186,9 @@ impl ChangeLog {
     /// Records `change` before all others (a change to the whole document).
     pub fn push_front(&mut self, change: Change) {
         self.counts[change.rule as usize] += 1;
-        self.listed.insert(0, change);
+        if self.listing {
+            self.listed.insert(0, change);
+        }
     }
 
     /// All changes made, listed or not.
@@ -459,6 +485,22 @@ mod tests {
                 (Rule::NamesCapitals, u64::from(many)),
             ]
         );
+    }
+
+    #[test]
+    fn a_counting_log_counts_every_rule_and_lists_nothing() {
+        let mut log = ChangeLog::counting();
+        log.record(Rule::PunctuationQuotes, 1, "“", "\"");
+        log.push(change(Rule::DedupExact, 2));
+        log.push_front(change(Rule::OutputEol, 1));
+        let mut later = ChangeLog::default();
+        later.push(change(Rule::NamesCapitals, 3));
+        log.append(later);
+        assert_eq!(log.len(), 4);
+        assert!(log.listed().is_empty());
+        assert!(!log.lists(Rule::DedupExact));
+        assert_eq!(log.unlisted(), 4);
+        assert_eq!(log.counts().count(), 4);
     }
 
     #[test]

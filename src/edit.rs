@@ -60,12 +60,19 @@ pub fn rewrite(
             debug_assert!(edit.range.start >= copied, "{rule}: overlapping edits");
             continue;
         }
-        line +=
-            memchr::memchr_iter(b'\n', &text.as_bytes()[copied..edit.range.start]).count() as u32;
+        // Lines are counted only for changes that are listed: counting is
+        // a pass over the text, and nothing reads the line of the others.
+        let listed = changes.lists(rule);
+        if listed {
+            line += memchr::memchr_iter(b'\n', &text.as_bytes()[copied..edit.range.start]).count()
+                as u32;
+        }
         out.push_str(&text[copied..edit.range.start]);
         out.push_str(&edit.with);
         changes.record(rule, line, &text[edit.range.clone()], &edit.with);
-        line += memchr::memchr_iter(b'\n', text[edit.range.clone()].as_bytes()).count() as u32;
+        if listed {
+            line += memchr::memchr_iter(b'\n', text[edit.range.clone()].as_bytes()).count() as u32;
+        }
         copied = edit.range.end;
     }
     out.push_str(&text[copied..]);

@@ -61,9 +61,10 @@ pub struct Pipeline {
     segmenter: Option<Segmenter>,
     text_stages: Vec<TextStage>,
     dedup: Option<Deduplicator>,
-    /// Whether the index phase collects name mentions for the names
-    /// report; a run that writes no report skips the work.
-    collect_names: bool,
+    /// Whether the run reports: the index phase collects name mentions
+    /// for the names report, and cleaning lists changes with their texts. A
+    /// run that writes no report only counts changes.
+    reporting: bool,
 }
 
 impl Pipeline {
@@ -90,14 +91,15 @@ impl Pipeline {
             segmenter,
             text_stages,
             dedup,
-            collect_names: true,
+            reporting: true,
         }
     }
 
-    /// This pipeline, collecting name mentions in the index phase or not.
+    /// This pipeline for a run that reports (collecting name mentions in
+    /// the index phase, listing changes) or not (counting changes only).
     #[must_use]
-    pub fn collecting_names(mut self, collect: bool) -> Pipeline {
-        self.collect_names = collect;
+    pub fn reporting(mut self, reporting: bool) -> Pipeline {
+        self.reporting = reporting;
         self
     }
 
@@ -141,7 +143,7 @@ impl Pipeline {
             .iter()
             .position(|stage| matches!(stage, TextStage::Names(_)));
         if let Some(at) = at {
-            self.run_stages(text, at, Some(&mut names), &[]);
+            self.run_stages_logging(text, at, Some(&mut names), &[], ChangeLog::counting());
         }
         names
     }
@@ -183,7 +185,14 @@ impl Pipeline {
             _ => self.text_stages.len(),
         };
         let mut names = Vec::new();
-        let doc = self.run_stages(text, stages, self.collect_names.then_some(&mut names), &[]);
+        // The index phase keeps keys, never changes: they are only counted.
+        let doc = self.run_stages_logging(
+            text,
+            stages,
+            self.reporting.then_some(&mut names),
+            &[],
+            ChangeLog::counting(),
+        );
         let keys = self.keys(&doc);
         let sketch = self.sketch(&doc, &keys);
         DocKeys {
@@ -221,8 +230,25 @@ impl Pipeline {
         &self,
         text: &'a str,
         stages: usize,
+        mentions: Option<&mut Vec<Mention>>,
+        settled: &[(std::ops::Range<usize>, BlockKind)],
+    ) -> Document<'a> {
+        let log = if self.reporting {
+            ChangeLog::default()
+        } else {
+            ChangeLog::counting()
+        };
+        self.run_stages_logging(text, stages, mentions, settled, log)
+    }
+
+    /// [`run_stages`](Self::run_stages) recording changes in `log`.
+    fn run_stages_logging<'a>(
+        &self,
+        text: &'a str,
+        stages: usize,
         mut mentions: Option<&mut Vec<Mention>>,
         settled: &[(std::ops::Range<usize>, BlockKind)],
+        log: ChangeLog,
     ) -> Document<'a> {
         let mut doc = match &self.segmenter {
             Some(segmenter) => {
@@ -230,10 +256,13 @@ impl Pipeline {
                 Document {
                     blocks: parts.blocks,
                     final_newline: parts.final_newline,
-                    changes: ChangeLog::default(),
+                    changes: log,
                 }
             }
-            None => whole_document(text),
+            None => Document {
+                changes: log,
+                ..whole_document(text)
+            },
         };
         // Both in text order: one walk pairs them. Blocks come out of
         // segmentation unsettled, so a plain clean skips the walk.
@@ -386,6 +415,27 @@ mod tests {
                 .collect(),
             final_newline: true,
             changes: ChangeLog::default(),
+        }
+    }
+
+    proptest::proptest! {
+        /// A pipeline that does not report cleans to the same text with the
+        /// same count of changes by rule, listing none of them.
+        #[test]
+        fn counting_changes_cleans_alike(
+            lines in proptest::collection::vec(
+                "(- )?[A-Za-z“”‘’\"' ,.:\u{a0}\t\\-]{0,30}( MOTEGI| Minister SATO)?[a-z .]{0,10}",
+                0..8,
+            ),
+        ) {
+            let text = lines.join("\n\n");
+            let listing = Pipeline::new(Config::default());
+            let counting = listing.clone().reporting(false);
+            let (listed, counted) = (listing.clean(&text), counting.clean(&text));
+            proptest::prop_assert_eq!(listed.render(), counted.render());
+            proptest::prop_assert!(listed.changes.counts().eq(counted.changes.counts()));
+            proptest::prop_assert!(counted.changes.listed().is_empty());
+            proptest::prop_assert_eq!(listed.changes.listed().len() as u64, listed.changes.len());
         }
     }
 

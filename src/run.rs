@@ -321,7 +321,7 @@ pub fn run(
         .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
         .sum();
 
-    let pipeline = &pipeline.clone().collecting_names(reporting(mode));
+    let pipeline = &pipeline.clone().reporting(reporting(mode));
     let records = pipeline.for_records();
     progress.phase("index", total);
     let (indexed, names, decided, variants) =
