@@ -530,9 +530,14 @@ impl NameNormalizer {
         // For each block, where its headlines start: the search sees every
         // line that could be one, and the rewrite must skip them.
         let mut headlines: Vec<Vec<usize>> = vec![Vec::new(); doc.blocks.len()];
-        for (block, headlines) in doc.blocks.iter().zip(&mut headlines) {
+        // Which blocks have two capitals in a row: only those can hold a
+        // surname (see `rewrite_surnames`).
+        let mut capitals = vec![false; doc.blocks.len()];
+        for ((block, headlines), capitals) in
+            doc.blocks.iter().zip(&mut headlines).zip(&mut capitals)
+        {
             if is_prose(block.kind) {
-                self.find_surnames(&block.text, &mut surnames, headlines);
+                *capitals = self.find_surnames(&block.text, &mut surnames, headlines);
             }
         }
         // A rewritten surname can vouch for the word in capitals beside it
@@ -545,11 +550,12 @@ impl NameNormalizer {
             if surnames.is_empty() {
                 return;
             }
-            let changed = self.rewrite_surnames(doc, &surnames, &headlines);
+            let changed = self.rewrite_surnames(doc, &surnames, &headlines, &capitals);
             let before = surnames.len();
             for b in changed {
                 headlines[b].clear();
-                self.find_surnames(&doc.blocks[b].text, &mut surnames, &mut headlines[b]);
+                capitals[b] =
+                    self.find_surnames(&doc.blocks[b].text, &mut surnames, &mut headlines[b]);
             }
             if surnames.len() == before {
                 return;
@@ -559,16 +565,21 @@ impl NameNormalizer {
 
     /// Writes `surnames` in title case (and, given-first, after the given
     /// name) wherever the blocks of `doc` hold them; returns the blocks it
-    /// changed.
+    /// changed. `capitals` says which blocks have two capitals in a row.
     fn rewrite_surnames(
         &self,
         doc: &mut Document<'_>,
         surnames: &BTreeSet<String>,
         headlines: &[Vec<usize>],
+        capitals: &[bool],
     ) -> Vec<usize> {
         // Each surname searched for with a SIMD finder and written in title
         // case, both made once per thread (see `Surname::cached`).
         let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
+        // A text that holds a word with two capitals in a row has them
+        // too: when every surname has them (a word in capitals does), a
+        // block without is not searched once per surname.
+        let need_capitals = wanted.iter().all(|s| s.has_capitals_run);
         let mut changed = Vec::new();
         // Only blocks that hold one of the (few) surnames can change.
         for (b, (block, headlines)) in doc.blocks.iter_mut().zip(headlines).enumerate() {
@@ -576,7 +587,7 @@ impl NameNormalizer {
                 let text = block.text.as_bytes();
                 wanted.iter().any(|s| s.finder.find(text).is_some())
             };
-            if !is_prose(block.kind) || !holds_one() {
+            if !is_prose(block.kind) || (need_capitals && !capitals[b]) || !holds_one() {
                 continue;
             }
             // Reordering moves text, and the headline starts with it.
@@ -650,10 +661,16 @@ impl NameNormalizer {
     /// Also pushes to `headlines` the start of each line of `text` that is
     /// a headline (mostly words in capitals), in order. A line without two
     /// capitals in a row holds at most one word in capitals, so it is never
-    /// a headline and need not be looked at.
-    fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>, headlines: &mut Vec<usize>) {
+    /// a headline and need not be looked at. Returns whether `text` has two
+    /// capitals in a row.
+    fn find_surnames(
+        &self,
+        text: &str,
+        found: &mut BTreeSet<String>,
+        headlines: &mut Vec<usize>,
+    ) -> bool {
         if !has_capitals_run(text) {
-            return;
+            return false;
         }
         // Hard-wrapped paragraphs: look only at the lines that can hold a
         // word in capitals (a name run never crosses a line).
@@ -668,6 +685,7 @@ impl NameNormalizer {
         } else if self.find_surnames_in_line(text, found) {
             headlines.push(0);
         }
+        true
     }
 
     /// Looks for surnames in one line; returns whether it is a headline.
@@ -1030,6 +1048,8 @@ fn note_surname(found: &mut BTreeSet<String>, word: &str) {
 struct Surname {
     finder: memchr::memmem::Finder<'static>,
     titled: String,
+    /// Whether it has two capitals in a row ([`has_capitals_run`]).
+    has_capitals_run: bool,
 }
 
 /// Surnames kept per thread before the cache starts over.
@@ -1049,6 +1069,7 @@ impl Surname {
         Surname {
             finder: memchr::memmem::Finder::new(surname.as_bytes()).into_owned(),
             titled: title_case(surname),
+            has_capitals_run: has_capitals_run(surname),
         }
     }
 
