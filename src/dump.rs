@@ -14,16 +14,16 @@ use std::io::{self, BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::config::EmptyRecords;
 use crate::diff;
-use crate::document::decode_str;
+use crate::document::{decode_str, DecodeError, Decoded, Document};
 use crate::formats::jsonl::{self, Chunk, ChunkReader, Compression, FieldPath, RecordError};
 use crate::formats::Format;
 use crate::input::Source;
 use crate::phases::apply::{self, ApplyError};
-use crate::phases::decide::DecisionTable;
+use crate::phases::decide::{Decision, DecisionTable, ExactDecider};
 use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::RecordCounts;
 use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
@@ -175,7 +175,7 @@ fn stream_chunks<T: Send>(
     pool: &rayon::ThreadPool,
     progress: &dyn Progress,
     overflow: Option<Overflow<'_>>,
-    work: &(dyn Fn(&Chunk) -> T + Sync),
+    work: &(dyn Fn(u64, &Chunk) -> T + Sync),
     merge: &mut dyn FnMut(T),
 ) -> Option<Failure> {
     let Opened {
@@ -228,7 +228,7 @@ fn stream_chunks<T: Send>(
                         else {
                             return;
                         };
-                        let done = work(&chunk);
+                        let done = work(at, &chunk);
                         drop(chunk);
                         let worked = ToMerge::Worked {
                             at,
@@ -381,7 +381,7 @@ pub(crate) fn scan<T: Send>(
     on_line: &mut dyn FnMut(u32, T),
 ) -> Result<Option<Failure>, Failure> {
     let mut opened = open(pipeline, source).map_err(|err| Failure::io("cannot read", &err))?;
-    let work = |chunk: &Chunk| -> Vec<(u64, T)> {
+    let work = |_: u64, chunk: &Chunk| -> Vec<(u64, T)> {
         let mut out: Vec<(u64, T)> = chunk
             .lines()
             .map(|(line, bytes, _)| (line, read(RawLine::Bytes(bytes))))
@@ -515,6 +515,8 @@ struct ChunkOut {
     records: RecordCounts,
     /// Lines over `max-record-bytes` (set aside for `rejected/` by the reader).
     too_long: u64,
+    /// The number of the chunk's last line.
+    last_line: u64,
 }
 
 /// Where the apply phase of one dump writes; files appear on [`Sinks::commit`].
@@ -701,6 +703,19 @@ enum Explain {
     Report,
 }
 
+impl Explain {
+    /// What a check, or a run that writes `diffs/` or not, keeps.
+    fn of(checking: bool, diffs: bool) -> Explain {
+        if checking {
+            Explain::Check
+        } else if diffs {
+            Explain::Report
+        } else {
+            Explain::Nothing
+        }
+    }
+}
+
 /// What becomes of one line in the output.
 enum Kept {
     /// The line as it was.
@@ -726,109 +741,197 @@ pub(crate) fn apply(
     mode: &Mode,
     progress: &dyn Progress,
 ) -> FileResult {
-    let Indexed {
-        first_doc,
-        lines,
-        stamp: expected,
-    } = *index;
-    if stamp(&source.path).ok() != expected {
-        return FileResult::failed(Failure {
-            line: None,
-            message: "changed while scour was reading it; run again".into(),
-            internal: false,
-        });
-    }
-    let mut opened = match open(pipeline, source) {
-        Ok(opened) => opened,
-        Err(err) => return FileResult::failed(Failure::io("cannot read", &err)),
-    };
-    let sinks = match Sinks::new(source, mode) {
-        Ok(sinks) => std::cell::RefCell::new(sinks),
-        Err(err) => return FileResult::failed(Failure::io("cannot write", &err)),
-    };
-    let keep_bad_lines = *mode == Mode::InPlace;
-    let checking = *mode == Mode::Check;
-    let explain = if checking {
-        Explain::Check
-    } else if sinks.borrow().diffs_path.is_some() {
-        Explain::Report
-    } else {
-        Explain::Nothing
-    };
-    let diff_full = std::sync::atomic::AtomicBool::new(false);
-    let context = ApplyContext {
+    let deciding = Deciding::Table(decisions);
+    let run = Dump {
         pipeline,
         names,
         source,
-        fields: Fields::of(pipeline),
+        pool,
+        mode,
+        progress,
+    };
+    run.apply(index, &deciding).0
+}
+
+/// Both phases of a dump in one read, deciding each chunk as it is
+/// cleaned: for a run without near duplicates, whose decisions about a
+/// record depend only on the keys of the records before it. `decider`
+/// holds the keys of the run's earlier documents, this dump's first
+/// document is `first_doc`; returns the result and the number of lines (one
+/// document slot each).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn clean_once(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    source: &Source,
+    first_doc: u32,
+    decider: &Mutex<ExactDecider>,
+    pool: &rayon::ThreadPool,
+    mode: &Mode,
+    progress: &dyn Progress,
+) -> (FileResult, u32) {
+    let index = Indexed {
         first_doc,
-        lines,
-        decisions,
-        compression: compression(source),
-        keep_bad_lines,
-        checking,
-        explain,
-        diff_full: &diff_full,
+        lines: u32::MAX,
+        stamp: stamp(&source.path).ok(),
     };
-    let work = |chunk: &Chunk| context.chunk(chunk);
-    let mut result = FileResult {
-        records: Some(RecordCounts::default()),
-        ..FileResult::default()
+    let run = Dump {
+        pipeline,
+        names,
+        source,
+        pool,
+        mode,
+        progress,
     };
-    let write_error: std::cell::RefCell<Option<Failure>> = std::cell::RefCell::new(None);
-    let note = |what: &str, err: &io::Error| {
-        write_error
-            .borrow_mut()
-            .get_or_insert_with(|| Failure::io(what, err));
-    };
-    // Lines too long to hold are rejected only where bad lines are: set
-    // aside next to the output, then copied into `rejected/` in line order.
-    let spill_dir = {
-        let sinks = sinks.borrow();
-        sinks.rejected_path.as_ref().and(sinks.root.clone())
-    };
-    let mut take_spill = |spill: Spill| {
-        if let Err(err) = spill.and_then(|file| sinks.borrow_mut().reject_from(file)) {
-            note("cannot write rejected lines", &err);
-        }
-    };
-    let too_long = std::cell::Cell::new(0u64);
-    let mut check_diff = CheckDiff::new(CHECK_DIFF_BYTES);
-    let mut merge = |mut out: ChunkOut| {
-        too_long.set(too_long.get() + out.too_long);
-        let mut sinks = sinks.borrow_mut();
-        if let Err((what, err)) = sinks.write_chunk(&out.output, &out.rejected) {
-            note(what, &err);
-        }
-        if checking {
-            if !check_diff.add(&out.report, out.records.changed) {
-                // The changes go with the diff they explain.
-                out.result.changes.clear();
-                diff_full.store(true, Ordering::Relaxed);
+    run.apply(&index, &Deciding::AsItReads(decider))
+}
+
+/// Where a dump's decisions come from.
+enum Deciding<'a> {
+    /// The decide phase, from the keys of the index phase.
+    Table(&'a DecisionTable),
+    /// Made here, a chunk at a time in line order, from the keys of the
+    /// records just cleaned (see [`clean_once`]).
+    AsItReads(&'a Mutex<ExactDecider>),
+}
+
+/// What the apply phase of one dump works with.
+struct Dump<'a> {
+    pipeline: &'a Pipeline,
+    names: &'a DocNames<'a>,
+    source: &'a Source,
+    pool: &'a rayon::ThreadPool,
+    mode: &'a Mode,
+    progress: &'a dyn Progress,
+}
+
+impl Dump<'_> {
+    /// The apply phase of the dump; returns its result and the number of its
+    /// last line.
+    fn apply(&self, index: &Indexed, deciding: &Deciding<'_>) -> (FileResult, u32) {
+        let Dump {
+            pipeline,
+            names,
+            source,
+            pool,
+            mode,
+            progress,
+        } = *self;
+        let Indexed {
+            first_doc,
+            lines,
+            stamp: expected,
+        } = *index;
+        let (mut opened, sinks) = match self.open(expected) {
+            Ok((opened, sinks)) => (opened, std::cell::RefCell::new(sinks)),
+            Err(failure) => return (FileResult::failed(failure), 0),
+        };
+        let keep_bad_lines = *mode == Mode::InPlace;
+        let checking = *mode == Mode::Check;
+        let explain = Explain::of(checking, sinks.borrow().diffs_path.is_some());
+        let diff_full = std::sync::atomic::AtomicBool::new(false);
+        let context = ApplyContext {
+            pipeline,
+            names,
+            source,
+            fields: Fields::of(pipeline),
+            first_doc,
+            lines,
+            decisions: match deciding {
+                Deciding::Table(table) => Some(table),
+                Deciding::AsItReads(_) => None,
+            },
+            turns: match deciding {
+                Deciding::AsItReads(decider) => Some(Turns::new(decider)),
+                Deciding::Table(_) => None,
+            },
+            compression: compression(source),
+            keep_bad_lines,
+            checking,
+            explain,
+            diff_full: &diff_full,
+        };
+        let work = |at: u64, chunk: &Chunk| context.chunk(at, chunk);
+        let mut result = FileResult {
+            records: Some(RecordCounts::default()),
+            ..FileResult::default()
+        };
+        let write_error: std::cell::RefCell<Option<Failure>> = std::cell::RefCell::new(None);
+        let note = |what: &str, err: &io::Error| {
+            write_error
+                .borrow_mut()
+                .get_or_insert_with(|| Failure::io(what, err));
+        };
+        // Lines too long to hold are rejected only where bad lines are: set
+        // aside next to the output, then copied into `rejected/` in line order.
+        let spill_dir = {
+            let sinks = sinks.borrow();
+            sinks.rejected_path.as_ref().and(sinks.root.clone())
+        };
+        let mut take_spill = |spill: Spill| {
+            if let Err(err) = spill.and_then(|file| sinks.borrow_mut().reject_from(file)) {
+                note("cannot write rejected lines", &err);
             }
-        } else if !out.report.is_empty() {
-            if let Err(err) = sinks.report(&out.report) {
-                note("cannot write the diff", &err);
+        };
+        let too_long = std::cell::Cell::new(0u64);
+        let last_line = std::cell::Cell::new(0u64);
+        let mut check_diff = CheckDiff::new(CHECK_DIFF_BYTES);
+        let mut merge = |mut out: ChunkOut| {
+            too_long.set(too_long.get() + out.too_long);
+            last_line.set(last_line.get().max(out.last_line));
+            let mut sinks = sinks.borrow_mut();
+            if let Err((what, err)) = sinks.write_chunk(&out.output, &out.rejected) {
+                note(what, &err);
             }
+            if checking {
+                if !check_diff.add(&out.report, out.records.changed) {
+                    // The changes go with the diff they explain.
+                    out.result.changes.clear();
+                    diff_full.store(true, Ordering::Relaxed);
+                }
+            } else if !out.report.is_empty() {
+                if let Err(err) = sinks.report(&out.report) {
+                    note("cannot write the diff", &err);
+                }
+            }
+            merge_chunk(&mut result, out, checking);
+        };
+        let overflow = spill_dir.as_deref().map(|dir| Overflow {
+            dir,
+            take: &mut take_spill,
+        });
+        let ended = stream_chunks(&mut opened, pool, progress, overflow, &work, &mut merge);
+        let ending = Ending {
+            partial: ended.is_some() || too_long.get() > 0,
+            unchanged_since_index: stamp(&source.path).ok() == expected,
+            write_error: write_error.into_inner(),
+            in_place: keep_bad_lines,
+        };
+        result.failures.extend(ended);
+        result.diff = check_diff.finish(&source.name);
+        let drop_emptied = pipeline.config().output.empty_records == EmptyRecords::Drop;
+        ending.finish(&mut result, sinks.into_inner(), drop_emptied);
+        (result, last_line.get() as u32)
+    }
+
+    /// Opens the dump and its outputs, unless it changed since `expected`.
+    fn open(
+        &self,
+        expected: Option<(u64, std::time::SystemTime)>,
+    ) -> Result<(Opened, Sinks), Failure> {
+        if stamp(&self.source.path).ok() != expected {
+            return Err(Failure {
+                line: None,
+                message: "changed while scour was reading it; run again".into(),
+                internal: false,
+            });
         }
-        merge_chunk(&mut result, out, checking);
-    };
-    let overflow = spill_dir.as_deref().map(|dir| Overflow {
-        dir,
-        take: &mut take_spill,
-    });
-    let ended = stream_chunks(&mut opened, pool, progress, overflow, &work, &mut merge);
-    let ending = Ending {
-        partial: ended.is_some() || too_long.get() > 0,
-        unchanged_since_index: stamp(&source.path).ok() == expected,
-        write_error: write_error.into_inner(),
-        in_place: keep_bad_lines,
-    };
-    result.failures.extend(ended);
-    result.diff = check_diff.finish(&source.name);
-    let drop_emptied = pipeline.config().output.empty_records == EmptyRecords::Drop;
-    ending.finish(&mut result, sinks.into_inner(), drop_emptied);
-    result
+        let opened =
+            open(self.pipeline, self.source).map_err(|err| Failure::io("cannot read", &err))?;
+        let sinks =
+            Sinks::new(self.source, self.mode).map_err(|err| Failure::io("cannot write", &err))?;
+        Ok((opened, sinks))
+    }
 }
 
 /// How the apply phase of a dump ended, which decides whether its output
@@ -887,7 +990,9 @@ struct ApplyContext<'a> {
     fields: Fields,
     first_doc: u32,
     lines: u32,
-    decisions: &'a DecisionTable,
+    /// The decide phase's decisions, or, deciding as it reads, the turns.
+    decisions: Option<&'a DecisionTable>,
+    turns: Option<Turns<'a>>,
     compression: Compression,
     keep_bad_lines: bool,
     checking: bool,
@@ -898,8 +1003,12 @@ struct ApplyContext<'a> {
 }
 
 impl ApplyContext<'_> {
-    /// Cleans the records of one chunk and compresses its output lines.
-    fn chunk(&self, chunk: &Chunk) -> ChunkOut {
+    /// Cleans the records of chunk `at` (in read order) and compresses its
+    /// output lines.
+    fn chunk(&self, at: u64, chunk: &Chunk) -> ChunkOut {
+        // A worker that unwinds before its turn must not leave the others
+        // waiting for it.
+        let _abandon = self.turns.as_ref().map(AbandonOnPanic);
         let mut out = ChunkOut::default();
         // Chunks are merged in order, so one that starts after the flag is
         // set comes after the chunk that filled the diff: not shown either.
@@ -922,17 +1031,19 @@ impl ApplyContext<'_> {
                 });
             }
         };
-        for (line, bytes, ending) in chunk.lines() {
+        // Deciding as it reads: the chunk's records are all cleaned and
+        // keyed first, then decided on in the chunk's turn, then finished.
+        let records = self.read_records(chunk);
+        let decoded = decode_records(&records);
+        let mut cleaned = self.clean_records(&decoded);
+        let verdicts = match &self.turns {
+            Some(turns) => self.decide(turns, at, chunk, &cleaned),
+            None => Vec::new(),
+        };
+        for (i, (line, bytes, ending)) in chunk.lines().enumerate() {
             reject_too_long(&mut out, line);
+            out.last_line = line;
             let doc = self.first_doc + line as u32 - 1;
-            // Past the lines the index phase saw, the numbers belong to the
-            // next file: such a line gets no decisions (and the run reports
-            // the file as changed while read).
-            let decisions = if line as u32 <= self.lines {
-                self.decisions.doc(doc as usize)
-            } else {
-                &[]
-            };
             let record = Line {
                 source: self.source,
                 fields: &self.fields,
@@ -940,32 +1051,44 @@ impl ApplyContext<'_> {
                 bytes,
                 doc,
             };
-            let kept = apply_record(
-                self.pipeline,
-                self.names,
-                &record,
-                decisions,
-                explain,
-                &mut out,
-            );
-            let line_bytes = match &kept {
-                Kept::Line => Some(bytes),
-                Kept::Spliced(new) => Some(new.as_slice()),
-                Kept::Rejected if self.keep_bad_lines => Some(bytes),
-                Kept::Rejected => {
-                    // Byte for byte: with its own line ending, `\r\n`
-                    // included, or none if it ended the file without one.
-                    out.rejected.extend_from_slice(bytes);
-                    out.rejected.extend_from_slice(ending);
-                    None
-                }
-                Kept::Nothing => None,
+            let kept = if let Some(table) = self.decisions {
+                // Past the lines the index phase saw, the numbers belong to
+                // the next file: such a line gets no decisions (and the run
+                // reports the file as changed while read).
+                let decisions = if line as u32 <= self.lines {
+                    table.doc(doc as usize)
+                } else {
+                    &[]
+                };
+                apply_record(
+                    self.pipeline,
+                    self.names,
+                    &record,
+                    decisions,
+                    explain,
+                    &mut out,
+                )
+            } else {
+                let prepared = Prepared {
+                    record: &records[i],
+                    decoded: &decoded[i],
+                    cleaned: cleaned[i].take(),
+                    decisions: &verdicts[i],
+                };
+                apply_prepared(
+                    self.pipeline,
+                    self.names,
+                    &record,
+                    prepared,
+                    explain,
+                    &mut out,
+                )
             };
-            if let Some(line_bytes) = line_bytes {
-                plain.extend_from_slice(line_bytes);
-                plain.extend_from_slice(ending);
-            }
+            self.emit(&kept, bytes, ending, &mut plain, &mut out);
         }
+        out.last_line = out
+            .last_line
+            .max(chunk.too_long.last().copied().unwrap_or(0));
         reject_too_long(&mut out, u64::MAX);
         if !self.checking {
             match jsonl::compress(plain, self.compression) {
@@ -977,6 +1100,152 @@ impl ApplyContext<'_> {
             }
         }
         out
+    }
+}
+
+impl ApplyContext<'_> {
+    /// The records of a chunk, deciding as it reads; none otherwise (they
+    /// are read one at a time).
+    fn read_records<'c>(
+        &self,
+        chunk: &'c Chunk,
+    ) -> Vec<Option<Result<jsonl::Record<'c>, RecordError>>> {
+        if self.turns.is_none() {
+            return Vec::new();
+        }
+        chunk
+            .lines()
+            .map(|(_, bytes, _)| read_record(bytes, &self.fields))
+            .collect()
+    }
+
+    /// The cleaned texts of decoded records.
+    fn clean_records<'d>(
+        &self,
+        decoded: &'d [Option<Result<Decoded<'_>, DecodeError>>],
+    ) -> Vec<Option<Document<'d>>> {
+        decoded
+            .iter()
+            .map(|decoded| match decoded {
+                Some(Ok(decoded)) => Some(self.pipeline.clean(&decoded.text)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Writes what became of a line: to the output (`plain`), to the
+    /// rejected lines, or nowhere.
+    fn emit(
+        &self,
+        kept: &Kept,
+        bytes: &[u8],
+        ending: &[u8],
+        plain: &mut Vec<u8>,
+        out: &mut ChunkOut,
+    ) {
+        let line_bytes = match kept {
+            Kept::Line => Some(bytes),
+            Kept::Spliced(new) => Some(new.as_slice()),
+            Kept::Rejected if self.keep_bad_lines => Some(bytes),
+            Kept::Rejected => {
+                // Byte for byte: with its own line ending, `\r\n`
+                // included, or none if it ended the file without one.
+                out.rejected.extend_from_slice(bytes);
+                out.rejected.extend_from_slice(ending);
+                None
+            }
+            Kept::Nothing => None,
+        };
+        if let Some(line_bytes) = line_bytes {
+            plain.extend_from_slice(line_bytes);
+            plain.extend_from_slice(ending);
+        }
+    }
+
+    /// The decisions about the records of chunk `at`, cleaned as
+    /// `cleaned`, made in the chunk's turn: after every earlier chunk's.
+    fn decide(
+        &self,
+        turns: &Turns<'_>,
+        at: u64,
+        chunk: &Chunk,
+        cleaned: &[Option<Document<'_>>],
+    ) -> Vec<Vec<Decision>> {
+        let Some(dedup) = self.pipeline.dedup() else {
+            turns.take(at, |_| ());
+            return vec![Vec::new(); cleaned.len()];
+        };
+        // Keys are made before the turn, so that only the map lookups wait.
+        let keys: Vec<_> = cleaned
+            .iter()
+            .map(|doc| doc.as_ref().map(|doc| self.pipeline.keys(doc)))
+            .collect();
+        turns.take(at, |decider| {
+            chunk
+                .lines()
+                .zip(&keys)
+                .map(|((line, _, _), keys)| {
+                    let mut decisions = Vec::new();
+                    if let Some(keys) = keys {
+                        let doc = self.first_doc + line as u32 - 1;
+                        decider.document(dedup, doc, keys, &mut decisions, |_| {});
+                    }
+                    decisions
+                })
+                .collect()
+        })
+    }
+}
+
+/// Hands out turns in read order: the chunk at `at` decides right after the
+/// chunk at `at - 1`, so decisions are the same whatever the thread that
+/// finishes first. Workers take chunks in read order, so the chunk whose
+/// turn is next is always held by a worker that is not waiting.
+struct Turns<'a> {
+    decider: &'a Mutex<ExactDecider>,
+    /// The next turn, and whether a worker unwound before taking its own.
+    next: Mutex<(u64, bool)>,
+    ready: Condvar,
+}
+
+impl<'a> Turns<'a> {
+    fn new(decider: &'a Mutex<ExactDecider>) -> Turns<'a> {
+        Turns {
+            decider,
+            next: Mutex::new((0, false)),
+            ready: Condvar::new(),
+        }
+    }
+
+    /// Waits for turn `at`, runs `decide` in it, and passes the turn on.
+    fn take<R>(&self, at: u64, decide: impl FnOnce(&mut ExactDecider) -> R) -> R {
+        let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+        while next.0 != at {
+            // The turn before this one will never come: unwind too (the
+            // first panic is the one the run reports).
+            assert!(!next.1, "a worker unwound before its turn");
+            next = self
+                .ready
+                .wait(next)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let decided = decide(&mut self.decider.lock().unwrap_or_else(PoisonError::into_inner));
+        next.0 += 1;
+        self.ready.notify_all();
+        decided
+    }
+}
+
+/// Marks the turns abandoned when the worker holding it unwinds.
+struct AbandonOnPanic<'a>(&'a Turns<'a>);
+
+impl Drop for AbandonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut next = self.0.next.lock().unwrap_or_else(PoisonError::into_inner);
+            next.1 = true;
+            self.0.ready.notify_all();
+        }
     }
 }
 
@@ -1021,31 +1290,110 @@ fn apply_record(
     pipeline: &Pipeline,
     names: &DocNames<'_>,
     line: &Line<'_>,
-    decisions: &[crate::phases::decide::Decision],
+    decisions: &[Decision],
     explain: Explain,
     out: &mut ChunkOut,
 ) -> Kept {
-    if is_blank(line.bytes) {
-        return Kept::Line;
-    }
-    let number = line.number as u32;
-    let mut reject = |message: String| {
-        out.records.rejected += 1;
-        out.result.failures.push(Failure {
-            line: Some(number),
-            message,
-            internal: false,
-        });
-        Kept::Rejected
-    };
-    let record = match jsonl::parse(line.bytes, &line.fields.text, &line.fields.id) {
-        Ok(record) => record,
-        Err(err) => return reject(err.to_string()),
+    let record = match read_record(line.bytes, line.fields) {
+        None => return Kept::Line,
+        Some(Err(err)) => return reject(out, line.number, err.to_string()),
+        Some(Ok(record)) => record,
     };
     let name = format!("{}:{}", line.source.name, line.number);
-    let applied = match apply::apply_record(pipeline, &name, line.doc, &record.text, decisions) {
+    let applied = apply::apply_record(pipeline, &name, line.doc, &record.text, decisions);
+    finish_record(pipeline, names, line, &record, &name, applied, explain, out)
+}
+
+/// A record read, decoded and cleaned before its decisions were known.
+struct Prepared<'r, 'c> {
+    record: &'r Option<Result<jsonl::Record<'r>, RecordError>>,
+    decoded: &'r Option<Result<Decoded<'r>, DecodeError>>,
+    cleaned: Option<Document<'c>>,
+    decisions: &'r [Decision],
+}
+
+/// [`apply_record`] for a record read and cleaned already.
+fn apply_prepared(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    line: &Line<'_>,
+    prepared: Prepared<'_, '_>,
+    explain: Explain,
+    out: &mut ChunkOut,
+) -> Kept {
+    let record = match prepared.record {
+        None => return Kept::Line,
+        Some(Err(err)) => return reject(out, line.number, err.to_string()),
+        Some(Ok(record)) => record,
+    };
+    let name = format!("{}:{}", line.source.name, line.number);
+    let applied = match (prepared.decoded, prepared.cleaned) {
+        (Some(Err(err)), _) => Err(ApplyError::Decode(err.clone())),
+        (Some(Ok(decoded)), Some(cleaned)) => apply::apply_cleaned(
+            pipeline,
+            &name,
+            line.doc,
+            &record.text,
+            decoded.clone(),
+            cleaned,
+            prepared.decisions,
+        ),
+        // Not prepared after all: clean it here.
+        _ => apply::apply_record(pipeline, &name, line.doc, &record.text, prepared.decisions),
+    };
+    finish_record(pipeline, names, line, record, &name, applied, explain, out)
+}
+
+/// The texts of `records` decoded.
+fn decode_records<'r>(
+    records: &'r [Option<Result<jsonl::Record<'_>, RecordError>>],
+) -> Vec<Option<Result<Decoded<'r>, DecodeError>>> {
+    records
+        .iter()
+        .map(|record| match record {
+            Some(Ok(record)) => Some(decode_str(&record.text)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The record on a line; `None` for a blank line.
+fn read_record<'a>(
+    bytes: &'a [u8],
+    fields: &Fields,
+) -> Option<Result<jsonl::Record<'a>, RecordError>> {
+    (!is_blank(bytes)).then(|| jsonl::parse(bytes, &fields.text, &fields.id))
+}
+
+/// Counts and reports a bad line.
+fn reject(out: &mut ChunkOut, number: u64, message: String) -> Kept {
+    out.records.rejected += 1;
+    out.result.failures.push(Failure {
+        line: Some(number as u32),
+        message,
+        internal: false,
+    });
+    Kept::Rejected
+}
+
+/// Counts, explains and splices back a record cleaned as `applied`.
+#[allow(clippy::too_many_arguments)]
+fn finish_record(
+    pipeline: &Pipeline,
+    names: &DocNames<'_>,
+    line: &Line<'_>,
+    record: &jsonl::Record<'_>,
+    name: &str,
+    applied: Result<apply::Applied<'_>, ApplyError>,
+    explain: Explain,
+    out: &mut ChunkOut,
+) -> Kept {
+    let number = line.number as u32;
+    let applied = match applied {
         Ok(applied) => applied,
-        Err(ApplyError::Decode(err)) => return reject(format!("`{}`: {err}", line.fields.text)),
+        Err(ApplyError::Decode(err)) => {
+            return reject(out, line.number, format!("`{}`: {err}", line.fields.text))
+        }
         Err(err @ ApplyError::NotIdempotent { .. }) => {
             out.result.failures.push(Failure {
                 line: Some(number),
@@ -1057,7 +1405,7 @@ fn apply_record(
     };
     out.records.total += 1;
     out.result
-        .add(names, line.doc, &name, record.id.as_deref(), &applied);
+        .add(names, line.doc, name, record.id.as_deref(), &applied);
     if !applied.changed {
         return Kept::Line;
     }
@@ -1066,7 +1414,7 @@ fn apply_record(
         Explain::Nothing => {}
         Explain::Check => {
             out.report
-                .push_str(&diff::unified(&applied.original, &applied.text, &name));
+                .push_str(&diff::unified(&applied.original, &applied.text, name));
             out.result
                 .changes
                 .extend(applied.changes.listed().iter().cloned().map(|mut change| {
@@ -1076,12 +1424,10 @@ fn apply_record(
         }
         Explain::Report => {
             out.result.review(number, applied.changes.listed());
-            out.report.push_str(&diff::commented(&diff::explain_log(
-                &name,
-                &applied.changes,
-            )));
             out.report
-                .push_str(&diff::unified(&applied.original, &applied.text, &name));
+                .push_str(&diff::commented(&diff::explain_log(name, &applied.changes)));
+            out.report
+                .push_str(&diff::unified(&applied.original, &applied.text, name));
         }
     }
     let text = applied.output();
@@ -1164,7 +1510,7 @@ mod tests {
             let in_flight = AtomicUsize::new(0);
             let most = AtomicUsize::new(0);
             // Chunks finish out of order: some take much longer than others.
-            let work = |chunk: &Chunk| {
+            let work = |_: u64, chunk: &Chunk| {
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 if chunk.first_line % 7 == 1 {
@@ -1215,7 +1561,8 @@ mod tests {
             reported: 0,
         };
         let mut merged = Vec::new();
-        let work = |chunk: &Chunk| chunk.lines().map(|(line, _, _)| line).collect::<Vec<u64>>();
+        let work =
+            |_: u64, chunk: &Chunk| chunk.lines().map(|(line, _, _)| line).collect::<Vec<u64>>();
         let ended = stream_chunks(
             &mut opened,
             &pool(2),
@@ -1233,12 +1580,53 @@ mod tests {
     }
 
     #[test]
+    fn turns_come_in_read_order_whatever_order_chunks_are_ready_in() {
+        let decider = Mutex::new(ExactDecider::default());
+        let turns = Turns::new(&decider);
+        let order = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            // The last chunk is ready first, the first one last.
+            for at in (0..6u64).rev() {
+                let (turns, order) = (&turns, &order);
+                scope.spawn(move || turns.take(at, |_| order.lock().unwrap().push(at)));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        assert_eq!(*order.lock().unwrap(), (0..6).collect::<Vec<u64>>());
+    }
+
+    #[test]
+    fn a_worker_unwinding_before_its_turn_frees_the_ones_waiting_for_it() {
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            let decider = Mutex::new(ExactDecider::default());
+            let turns = Turns::new(&decider);
+            let waiter_unwound = std::thread::scope(|scope| {
+                let waiter = scope.spawn(|| turns.take(1, |_| ()));
+                std::thread::sleep(Duration::from_millis(20));
+                let _ = scope
+                    .spawn(|| {
+                        let _abandon = AbandonOnPanic(&turns);
+                        panic!("a bug in a stage");
+                    })
+                    .join();
+                waiter.join().is_err()
+            });
+            let _ = done.send(waiter_unwound);
+        });
+        let waiter_unwound = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a worker waited forever for a turn that would never come");
+        assert!(waiter_unwound);
+    }
+
+    #[test]
     fn a_panicking_worker_surfaces_instead_of_hanging_the_run() {
         let (done, finished) = mpsc::channel();
         std::thread::spawn(move || {
             let outcome = std::panic::catch_unwind(|| {
                 let mut opened = opened(300, 6);
-                let work = |chunk: &Chunk| {
+                let work = |_: u64, chunk: &Chunk| {
                     assert!(chunk.first_line < 100, "a bug in a stage");
                 };
                 let merged = Mutex::new(0);

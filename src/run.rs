@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -25,7 +26,7 @@ use crate::dump;
 use crate::formats::Format;
 use crate::input::{Inputs, Source};
 use crate::phases::apply::{apply_document, Applied, ApplyError, DedupBlock};
-use crate::phases::decide::{Decided, DecisionTable, NearCluster};
+use crate::phases::decide::{Decided, DecisionTable, ExactDecider, NearCluster};
 use crate::phases::index::{content_hash, index_document, RunIndex};
 use crate::pipeline::{DocKeys, Pipeline};
 use crate::report::{
@@ -323,28 +324,52 @@ pub fn run(
 
     let pipeline = &pipeline.clone().reporting(reporting(mode));
     let records = pipeline.for_records();
-    progress.phase("index", total);
-    let (indexed, names, decided, variants) =
-        index_all(pipeline, &records, sources, mode, &pool, progress)?;
-    progress.phase("apply", total);
-    let mut results = apply_all(
-        pipeline,
-        &records,
-        sources,
-        indexed,
-        &names,
-        &decided.decisions,
-        mode,
-        &pool,
-        progress,
-    );
+    let (mut results, names, clusters, variants) = if reads_once(pipeline, sources, mode) {
+        progress.phase("clean", total);
+        let names = DocNames {
+            sources,
+            docs: Vec::new(),
+            near_lines: HashMap::new(),
+            itemize: false,
+        };
+        let decider = Mutex::new(ExactDecider::default());
+        let mut first_doc = 0u32;
+        let results = sources
+            .iter()
+            .map(|source| {
+                let (result, lines) = dump::clean_once(
+                    &records, &names, source, first_doc, &decider, &pool, mode, progress,
+                );
+                first_doc = first_doc.saturating_add(lines);
+                result
+            })
+            .collect();
+        (results, names, Vec::new(), VariantTable::default())
+    } else {
+        progress.phase("index", total);
+        let (indexed, names, decided, variants) =
+            index_all(pipeline, &records, sources, mode, &pool, progress)?;
+        progress.phase("apply", total);
+        let results = apply_all(
+            pipeline,
+            &records,
+            sources,
+            indexed,
+            &names,
+            &decided.decisions,
+            mode,
+            &pool,
+            progress,
+        );
+        (results, names, decided.clusters, variants)
+    };
     let mut near_texts: HashMap<(u32, u32), String> = results
         .iter_mut()
         .flat_map(|r| std::mem::take(&mut r.near_texts))
         .map(|(doc, line, text)| ((doc, line), text))
         .collect();
     let mut outcome = summarize(sources, results, inputs);
-    outcome.summary.near_duplicates = near_report(&names, decided.clusters, &mut near_texts);
+    outcome.summary.near_duplicates = near_report(&names, clusters, &mut near_texts);
     if let Some(stage) = pipeline.names() {
         outcome.summary.names = variants.into_groups(sources, stage.given_first());
     }
@@ -363,6 +388,22 @@ pub fn run(
         )?;
     }
     Ok(outcome)
+}
+
+/// Whether every source can be cleaned in one read, each dump's chunks
+/// decided on in line order as they are cleaned (`dump::clean_once`)
+/// instead of indexing the whole run first. It can when a record's
+/// decisions depend only on the records before it: exact duplicates do,
+/// near-duplicate clusters are found over the whole run, and a report
+/// names and quotes documents across it. Text files take the two phases.
+/// Decisions, and so the output, are the same either way.
+fn reads_once(pipeline: &Pipeline, sources: &[Source], mode: &Mode) -> bool {
+    !reporting(mode)
+        && pipeline.dedup().is_none_or(|dedup| dedup.near.is_none())
+        && !sources.is_empty()
+        && sources
+            .iter()
+            .all(|source| Format::of(&source.path) != Format::Text)
 }
 
 /// Whether the run reports (summary.json, report.html, or the check

@@ -41,7 +41,7 @@ fn document() -> impl Strategy<Value = String> {
 }
 
 /// A document with some of its lines repeated, so dedup has work.
-fn document_with_repeats() -> impl Strategy<Value = String> {
+pub fn document_with_repeats() -> impl Strategy<Value = String> {
     (
         prop::collection::vec("[A-Za-z“”’ ,.]{30,60}", 1..6),
         prop::collection::vec(0usize..6, 0..12),

@@ -270,6 +270,23 @@ pub fn apply_record<'a>(
     applied(pipeline, name, doc, text.as_bytes(), decoded, decisions)
 }
 
+/// [`apply_record`] for a record whose text is already cleaned: `cleaned`
+/// is `pipeline.clean(&decoded.text)` of `decoded = decode_str(text)`. A
+/// run that decides each chunk of a dump as it reads it cleans the chunk's
+/// records before their decisions are known, then finishes them here.
+pub fn apply_cleaned<'a>(
+    pipeline: &Pipeline,
+    name: &str,
+    doc: u32,
+    text: &str,
+    decoded: Decoded<'a>,
+    cleaned: Document<'_>,
+    decisions: &[Decision],
+) -> Result<Applied<'a>, ApplyError> {
+    let clean = settle(pipeline, apply_decisions(cleaned, decisions), doc, name)?;
+    Ok(encoded(pipeline, text.as_bytes(), decoded, clean))
+}
+
 /// Cleans a decoded document of `bytes`, settles and encodes it.
 fn applied<'a>(
     pipeline: &Pipeline,
@@ -279,6 +296,17 @@ fn applied<'a>(
     decoded: Decoded<'a>,
     decisions: &[Decision],
 ) -> Result<Applied<'a>, ApplyError> {
+    let clean = clean_settled(pipeline, &decoded.text, decisions, doc, name)?;
+    Ok(encoded(pipeline, bytes, decoded, clean))
+}
+
+/// A settled document of `bytes` with its line endings and BOM applied.
+fn encoded<'a>(
+    pipeline: &Pipeline,
+    bytes: &[u8],
+    decoded: Decoded<'a>,
+    clean: CleanText,
+) -> Applied<'a> {
     let CleanText {
         text,
         mut changes,
@@ -286,7 +314,7 @@ fn applied<'a>(
         marked,
         blocks,
         settled: _,
-    } = clean_settled(pipeline, &decoded.text, decisions, doc, name)?;
+    } = clean;
     let eol = pipeline.line_ending(decoded.first_eol);
     let has_newline = text.contains('\n');
     if has_newline && (decoded.mixed_eol || decoded.first_eol != eol) {
@@ -299,7 +327,7 @@ fn applied<'a>(
     }
     let encoded = (eol != LineEnding::Lf || decoded.bom).then(|| encode(&text, eol, decoded.bom));
     let changed = encoded.as_deref().unwrap_or(&text).as_bytes() != bytes;
-    Ok(Applied {
+    Applied {
         encoded,
         original: decoded.text,
         text,
@@ -308,7 +336,7 @@ fn applied<'a>(
         dropped,
         marked,
         blocks,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -393,8 +393,7 @@ impl DecisionTable {
 /// (`copy_of`, empty when none are). Also returns, per key entry, whether it
 /// is the first copy of its key.
 fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTable, Vec<bool>) {
-    let mut first_seen: KeyMap<(u32, u32)> = KeyMap::default();
-    let mut local: KeyMap<u32> = KeyMap::default();
+    let mut decider = ExactDecider::default();
     let mut first = vec![false; table.keys.len()];
     let mut out = DecisionTable {
         decisions: Vec::new(),
@@ -402,7 +401,6 @@ fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTa
     };
     for doc in 0..table.len() {
         out.starts.push(out.decisions.len());
-        local.clear();
         let doc_id = doc as u32;
         if let Some(kept_doc) = copy_source(copy_of, doc) {
             out.decisions.push(Decision {
@@ -417,18 +415,53 @@ fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTa
             continue;
         }
         let base = table.starts[doc];
-        for (i, keyed) in table.doc(doc).iter().enumerate() {
+        decider.document(dedup, doc_id, table.doc(doc), &mut out.decisions, |i| {
+            first[base + i] = true;
+        });
+    }
+    (out, first)
+}
+
+/// Exact decisions made one document at a time, in input order: the
+/// decide phase's walk over the keys, and the whole of deciding when a run
+/// decides each chunk of a dump as it cleans it (near duplicates off).
+/// Memory is one map entry per distinct key.
+#[derive(Debug, Default)]
+pub struct ExactDecider {
+    /// Each key's first copy in the run: document and line.
+    first_seen: KeyMap<(u32, u32)>,
+    /// Each key's first copy in the current document: line.
+    local: KeyMap<u32>,
+}
+
+impl ExactDecider {
+    /// Pushes to `out` the decisions about document `doc`, whose keys are
+    /// `keys` (documents must come in input order, each once); calls
+    /// `first` with the position in `keys` of each key seen for the first
+    /// time in the run.
+    pub fn document(
+        &mut self,
+        dedup: &Deduplicator,
+        doc: u32,
+        keys: &[KeyedBlock],
+        out: &mut Vec<Decision>,
+        mut first: impl FnMut(usize),
+    ) {
+        self.local.clear();
+        for (i, keyed) in keys.iter().enumerate() {
             // A later copy can repeat both an earlier block of its own
             // document and one of an earlier document: the stronger action
             // wins (drop over mark over keep), so a second run never finds
             // a copy the first one kept. On a tie the copy in the same
             // document is named, being the nearer.
-            let within = local
+            let within = self
+                .local
                 .get(&keyed.key)
-                .map(|&line| (dedup.within_document, Scope::Document, doc_id, line));
-            let across = first_seen
+                .map(|&line| (dedup.within_document, Scope::Document, doc, line));
+            let across = self
+                .first_seen
                 .get(&keyed.key)
-                .filter(|&&(kept_doc, _)| kept_doc != doc_id)
+                .filter(|&&(kept_doc, _)| kept_doc != doc)
                 .map(|&(kept_doc, kept_line)| {
                     (dedup.across_documents, Scope::Corpus, kept_doc, kept_line)
                 });
@@ -437,14 +470,14 @@ fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTa
                 (Some(w), _) => Some(w),
                 (None, a) => a,
             };
-            local.entry(keyed.key).or_insert(keyed.line);
-            first_seen.entry(keyed.key).or_insert_with(|| {
-                first[base + i] = true;
-                (doc_id, keyed.line)
+            self.local.entry(keyed.key).or_insert(keyed.line);
+            self.first_seen.entry(keyed.key).or_insert_with(|| {
+                first(i);
+                (doc, keyed.line)
             });
             if let Some((action, scope, kept_doc, kept_line)) = verdict {
                 if action != Policy::Keep {
-                    out.decisions.push(Decision {
+                    out.push(Decision {
                         block: keyed.block,
                         line: keyed.line,
                         action,
@@ -457,7 +490,6 @@ fn exact(dedup: &Deduplicator, table: &KeyTable, copy_of: &[u32]) -> (DecisionTa
             }
         }
     }
-    (out, first)
 }
 
 fn strength(policy: Policy) -> u8 {
