@@ -242,7 +242,7 @@ fn normalize_ascii<S: KeySink>(bytes: &[u8], sink: &mut S) {
         && memchr::memchr2(0x0b, 0x0c, bytes).is_none()
         && DOUBLE_SPACE.find(bytes).is_none();
     if simple {
-        let mut buf = [0u8; 4096];
+        let mut buf = [0u8; 1024];
         for chunk in bytes.chunks(buf.len()) {
             let part = &mut buf[..chunk.len()];
             part.copy_from_slice(chunk);
