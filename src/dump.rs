@@ -8,6 +8,9 @@
 //! number + line − 1), so both phases number records the same way without
 //! a counting pass. Compressed output is made chunk by chunk in parallel
 //! (concatenated gzip members and zstd frames are one valid stream).
+//! A run without near duplicates or a report reads each dump once
+//! (`clean_once`): a chunk's records are cleaned, decided on in the
+//! chunk's turn (chunks take turns in read order), then finished.
 
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, Write};

@@ -10,6 +10,10 @@
 //!   way, removes or marks the blocks the decisions name, checks that
 //!   cleaning the result changes nothing, and hands back the bytes.
 //!
+//! A run over dumps with no near duplicates and no report does all three
+//! in one read of each dump, chunk by chunk (`crate::dump`), with the same
+//! [`decide::ExactDecider`] and the same decisions.
+//!
 //! Between the phases only serde-serializable values travel (`KeyedBlock`,
 //! [`decide::Decision`]), so each phase can later run as its own job.
 
