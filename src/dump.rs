@@ -745,7 +745,7 @@ pub(crate) fn apply(
     progress: &dyn Progress,
 ) -> FileResult {
     let deciding = Deciding::Table(decisions);
-    let run = Dump {
+    let dump = Dump {
         pipeline,
         names,
         source,
@@ -753,7 +753,7 @@ pub(crate) fn apply(
         mode,
         progress,
     };
-    run.apply(index, &deciding).0
+    dump.apply(index, &deciding).0
 }
 
 /// Both phases of a dump in one read, deciding each chunk as it is
@@ -775,10 +775,11 @@ pub(crate) fn clean_once(
 ) -> (FileResult, u32) {
     let index = Indexed {
         first_doc,
+        // No index phase: every line is decided on as it comes.
         lines: u32::MAX,
         stamp: stamp(&source.path).ok(),
     };
-    let run = Dump {
+    let dump = Dump {
         pipeline,
         names,
         source,
@@ -786,7 +787,7 @@ pub(crate) fn clean_once(
         mode,
         progress,
     };
-    run.apply(&index, &Deciding::AsItReads(decider))
+    dump.apply(&index, &Deciding::AsItReads(decider))
 }
 
 /// Where a dump's decisions come from.
