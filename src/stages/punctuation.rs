@@ -715,8 +715,9 @@ fn is_marker(prefix: &str) -> bool {
 /// The bullet symbols a document's list items use, and how to find them:
 /// worked out once per document, not for every block searched.
 struct ListSymbols {
-    /// Sorted.
-    all: Vec<char>,
+    /// The ASCII ones (`-`, `*`, `+`) among them: most documents use none,
+    /// and then hyphens in the text need not be looked at.
+    narrow: Vec<u8>,
     /// The ones outside ASCII.
     wide: Vec<char>,
     /// The lead bytes of the wide ones, when there are at most three: one
@@ -740,6 +741,10 @@ impl ListSymbols {
         all.sort_unstable();
         all.dedup();
         let wide: Vec<char> = all.iter().copied().filter(|c| !c.is_ascii()).collect();
+        let narrow: Vec<u8> = [b'-', b'*', b'+']
+            .into_iter()
+            .filter(|&b| all.contains(&char::from(b)))
+            .collect();
         let mut buf = [0u8; 4];
         let mut leads: Vec<u8> = wide
             .iter()
@@ -754,7 +759,7 @@ impl ListSymbols {
             _ => None,
         };
         ListSymbols {
-            all,
+            narrow,
             wide,
             wide_leads,
         }
@@ -825,11 +830,19 @@ fn spaced_symbols(text: &str, symbols: &ListSymbols) -> Vec<(usize, char)> {
     // Only a symbol after a space can be glued on: a hyphen inside a word
     // or a curly quote is passed over at once.
     let spaced = |i: usize| i > 0 && bytes[i - 1] == b' ';
-    let mut found: Vec<(usize, char)> = memchr::memchr3_iter(b'-', b'*', b'+', bytes)
-        .filter(|&i| spaced(i))
-        .map(|i| (i, char::from(bytes[i])))
-        .filter(|(_, c)| symbols.all.contains(c))
-        .collect();
+    let mut found: Vec<(usize, char)> = Vec::new();
+    let mut narrow = |hits: &mut dyn Iterator<Item = usize>| {
+        found.extend(
+            hits.filter(|&i| spaced(i))
+                .map(|i| (i, char::from(bytes[i]))),
+        );
+    };
+    match symbols.narrow[..] {
+        [] => {}
+        [a] => narrow(&mut memchr::memchr_iter(a, bytes)),
+        [a, b] => narrow(&mut memchr::memchr2_iter(a, b, bytes)),
+        [a, b, c, ..] => narrow(&mut memchr::memchr3_iter(a, b, c, bytes)),
+    }
     let wide = &symbols.wide;
     if wide.is_empty() || text.is_ascii() {
         return found;
