@@ -444,6 +444,67 @@ fn check_and_in_place_on_a_dump() {
     assert_eq!(fixed[1]["text"], REPEATED);
 }
 
+/// Near duplicates off, no report: `run --in-place` reads the dump once;
+/// `check` (two phases) of what it wrote finds nothing left to do, and the
+/// bad line stays where it was.
+#[test]
+fn in_place_in_one_read_leaves_nothing_for_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("in")).unwrap();
+    let text = dump() + "not json\n" + &dump();
+    std::fs::write(
+        dir.path().join("in/a.jsonl.zst"),
+        zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("plain.toml"),
+        "[[stages]]\nkind = \"segment\"\n[[stages]]\nkind = \"dedup\"\nnear-threshold = 0\n\
+         near-document-threshold = 0\n[[stages]]\nkind = \"punctuation\"\n[[stages]]\nkind = \"names\"\n",
+    )
+    .unwrap();
+    scour(dir.path())
+        .args([
+            "run",
+            "--in-place",
+            "in",
+            "--config",
+            "plain.toml",
+            "-j",
+            "2",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "in/a.jsonl.zst:4: not a JSON object",
+        ));
+    scour(dir.path())
+        .args(["check", "in", "--config", "plain.toml"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("1 file already clean"));
+    let fixed = zstd::decode_all(
+        std::fs::read(dir.path().join("in/a.jsonl.zst"))
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap();
+    let fixed = String::from_utf8(fixed).unwrap();
+    let lines: Vec<&str> = fixed.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[3], "not json");
+    let record = |i: usize| serde_json::from_str::<Value>(lines[i]).unwrap();
+    assert_eq!(
+        record(0)["text"],
+        format!("Minister Motegi said \"yes\".\n\n{REPEATED}")
+    );
+    // The repeat inside record 2 is dropped; later records' copies of it
+    // are marked across documents (the default), so they stay.
+    assert_eq!(record(1)["text"], REPEATED);
+    assert_eq!(record(5)["text"], REPEATED);
+}
+
 #[test]
 fn thread_count_and_chunk_size_never_change_the_output() {
     let dir = tempfile::tempdir().unwrap();
