@@ -9,7 +9,7 @@
 //! a counting pass. Compressed output is made chunk by chunk in parallel
 //! (concatenated gzip members and zstd frames are one valid stream).
 //! A run without near duplicates or a report reads each dump once
-//! (`clean_once`): a chunk's records are cleaned, decided on in the
+//! (`Dump::clean_once`): a chunk's records are cleaned, decided on in the
 //! chunk's turn (chunks take turns in read order), then finished.
 
 use std::fs::File;
@@ -731,88 +731,56 @@ enum Kept {
     Rejected,
 }
 
-/// Apply phase for one dump: cleans every record, writes the output (and
-/// `rejected/`, `diffs/`) and returns what happened.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn apply(
-    pipeline: &Pipeline,
-    names: &DocNames<'_>,
-    source: &Source,
-    index: &Indexed,
-    decisions: &DecisionTable,
-    pool: &rayon::ThreadPool,
-    mode: &Mode,
-    progress: &dyn Progress,
-) -> FileResult {
-    let deciding = Deciding::Table(decisions);
-    let dump = Dump {
-        pipeline,
-        names,
-        source,
-        pool,
-        mode,
-        progress,
-    };
-    dump.apply(index, &deciding).0
-}
-
-/// Both phases of a dump in one read, deciding each chunk as it is
-/// cleaned: for a run without near duplicates, whose decisions about a
-/// record depend only on the keys of the records before it. `decider`
-/// holds the keys of the run's earlier documents, this dump's first
-/// document is `first_doc`; returns the result and the number of lines (one
-/// document slot each).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn clean_once(
-    pipeline: &Pipeline,
-    names: &DocNames<'_>,
-    source: &Source,
-    first_doc: u32,
-    decider: &Mutex<ExactDecider>,
-    pool: &rayon::ThreadPool,
-    mode: &Mode,
-    progress: &dyn Progress,
-) -> (FileResult, u32) {
-    let index = Indexed {
-        first_doc,
-        // No index phase: every line is decided on as it comes.
-        lines: u32::MAX,
-        stamp: stamp(&source.path).ok(),
-    };
-    let dump = Dump {
-        pipeline,
-        names,
-        source,
-        pool,
-        mode,
-        progress,
-    };
-    dump.apply(&index, &Deciding::AsItReads(decider))
-}
-
 /// Where a dump's decisions come from.
 enum Deciding<'a> {
     /// The decide phase, from the keys of the index phase.
     Table(&'a DecisionTable),
     /// Made here, a chunk at a time in line order, from the keys of the
-    /// records just cleaned (see [`clean_once`]).
+    /// records just cleaned (see [`Dump::clean_once`]).
     AsItReads(&'a Mutex<ExactDecider>),
 }
 
-/// What the apply phase of one dump works with.
-struct Dump<'a> {
-    pipeline: &'a Pipeline,
-    names: &'a DocNames<'a>,
-    source: &'a Source,
-    pool: &'a rayon::ThreadPool,
-    mode: &'a Mode,
-    progress: &'a dyn Progress,
+/// One dump to clean, and what cleaning it works with.
+pub(crate) struct Dump<'a> {
+    pub pipeline: &'a Pipeline,
+    pub names: &'a DocNames<'a>,
+    pub source: &'a Source,
+    pub pool: &'a rayon::ThreadPool,
+    pub mode: &'a Mode,
+    pub progress: &'a dyn Progress,
 }
 
 impl Dump<'_> {
-    /// The apply phase of the dump; returns its result and the number of its
-    /// last line.
-    fn apply(&self, index: &Indexed, deciding: &Deciding<'_>) -> (FileResult, u32) {
+    /// Apply phase for the dump: cleans every record with the decide
+    /// phase's `decisions`, writes the output (and `rejected/`, `diffs/`)
+    /// and returns what happened.
+    pub(crate) fn apply(&self, index: &Indexed, decisions: &DecisionTable) -> FileResult {
+        self.stream(index, &Deciding::Table(decisions)).0
+    }
+
+    /// Both phases of the dump in one read, deciding each chunk as it is
+    /// cleaned: for a run without near duplicates, whose decisions about a
+    /// record depend only on the keys of the records before it. `decider`
+    /// holds the keys of the run's earlier documents, this dump's first
+    /// document is `first_doc`; returns the result and the number of lines
+    /// (one document slot each).
+    pub(crate) fn clean_once(
+        &self,
+        first_doc: u32,
+        decider: &Mutex<ExactDecider>,
+    ) -> (FileResult, u32) {
+        let index = Indexed {
+            first_doc,
+            // No index phase: every line is decided on as it comes.
+            lines: u32::MAX,
+            stamp: stamp(&self.source.path).ok(),
+        };
+        self.stream(&index, &Deciding::AsItReads(decider))
+    }
+
+    /// Cleans the dump as `deciding` says; returns its result and the
+    /// number of its last line.
+    fn stream(&self, index: &Indexed, deciding: &Deciding<'_>) -> (FileResult, u32) {
         let Dump {
             pipeline,
             names,

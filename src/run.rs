@@ -337,9 +337,15 @@ pub fn run(
         let results = sources
             .iter()
             .map(|source| {
-                let (result, lines) = dump::clean_once(
-                    &records, &names, source, first_doc, &decider, &pool, mode, progress,
-                );
+                let dump = dump::Dump {
+                    pipeline: &records,
+                    names: &names,
+                    source,
+                    pool: &pool,
+                    mode,
+                    progress,
+                };
+                let (result, lines) = dump.clean_once(first_doc, &decider);
                 first_doc = first_doc.saturating_add(lines);
                 result
             })
@@ -391,7 +397,7 @@ pub fn run(
 }
 
 /// Whether every source can be cleaned in one read, each dump's chunks
-/// decided on in line order as they are cleaned (`dump::clean_once`)
+/// decided on in line order as they are cleaned (`dump::Dump::clean_once`)
 /// instead of indexing the whole run first. It can when a record's
 /// decisions depend only on the records before it: exact duplicates do,
 /// near-duplicate clusters are found over the whole run, and a report
@@ -568,9 +574,15 @@ fn apply_all(
         } else {
             let source = &sources[group.start];
             results.push(match entries.into_iter().next() {
-                Some(Indexed::Dump(dump)) => dump::apply(
-                    records, names, source, &dump, decisions, pool, mode, progress,
-                ),
+                Some(Indexed::Dump(index)) => dump::Dump {
+                    pipeline: records,
+                    names,
+                    source,
+                    pool,
+                    mode,
+                    progress,
+                }
+                .apply(&index, decisions),
                 Some(Indexed::Failed(failure)) => FileResult::failed(failure),
                 _ => unreachable!("a dump group holds one dump"),
             });
