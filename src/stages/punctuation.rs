@@ -43,13 +43,20 @@ pub struct PunctuationNormalizer {
     config: PunctuationConfig,
     /// Files end with a newline; a record's text (JSONL) is left as it ends.
     final_newline: bool,
+    /// Whether ASCII blocks that [`ascii_rules_may_apply`] rules out skip
+    /// the rules: not with curly quotes or the `…` character, which change
+    /// plain ASCII text anywhere.
+    ascii_gate: bool,
 }
 
 impl PunctuationNormalizer {
     pub fn new(config: PunctuationConfig) -> PunctuationNormalizer {
+        let ascii_gate = !matches!(config.quotes, QuoteStyle::Curly)
+            && !matches!(config.ellipsis, EllipsisStyle::Character);
         PunctuationNormalizer {
             config,
             final_newline: true,
+            ascii_gate,
         }
     }
 
@@ -57,8 +64,8 @@ impl PunctuationNormalizer {
     #[must_use]
     pub fn for_records(&self) -> PunctuationNormalizer {
         PunctuationNormalizer {
-            config: self.config.clone(),
             final_newline: false,
+            ..self.clone()
         }
     }
 
@@ -103,6 +110,12 @@ impl PunctuationNormalizer {
         // Pure ASCII text has no mojibake, is already NFC/NFKC and has no
         // curly quotes or odd spaces: skip those scans outright.
         let ascii = text.is_ascii();
+        // Most ASCII blocks give the rules left nothing to do, which one
+        // pass over byte pairs tells (each rule's own test is a pass of
+        // its own).
+        if ascii && self.ascii_gate && !ascii_rules_may_apply(text.as_bytes()) {
+            return;
+        }
         if !ascii {
             let normalize = |text: &mut Cow<'_, str>, changes: &mut ChangeLog| match c.unicode {
                 UnicodeForm::Nfc => {
@@ -195,6 +208,29 @@ impl PunctuationNormalizer {
             _ => {}
         }
     }
+}
+
+/// Whether a rule [`clean_block`](PunctuationNormalizer::clean_block) runs
+/// on ASCII text, curly quotes and the `…` character aside, may change
+/// ASCII `bytes`: only with a tab, two spaces, a space before a newline or
+/// a `,.;:!?`, `--`, or a space or tab at the end. Written as one fold over
+/// byte pairs, which the compiler vectorizes (see [`any_pair`]).
+fn ascii_rules_may_apply(bytes: &[u8]) -> bool {
+    let pair = |a: u8, b: u8| {
+        let after_space = u8::from(b == b' ')
+            | u8::from(b == b'\n')
+            | u8::from(b == b',')
+            | u8::from(b == b'.')
+            | u8::from(b == b';')
+            | u8::from(b == b':')
+            | u8::from(b == b'!')
+            | u8::from(b == b'?');
+        (u8::from(a == b'\t')
+            | (u8::from(a == b' ') & after_space)
+            | (u8::from(a == b'-') & u8::from(b == b'-')))
+            != 0
+    };
+    matches!(bytes.last(), Some(b' ' | b'\t')) || any_pair(bytes, pair)
 }
 
 /// Runs `scan` over `text` and drops the edits that touch a protected span.
@@ -1186,6 +1222,51 @@ mod tests {
             if surely_nfc(text.as_bytes()) {
                 proptest::prop_assert_eq!(is_nfc_quick(text.chars()), IsNormalized::Yes);
             }
+        }
+    }
+
+    proptest::proptest! {
+        // Cheap cases, and a rule fires on few of them: many.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Skipping ASCII blocks the gate rules out changes nothing: the
+        /// same text and changes as running every rule on every block,
+        /// whatever the config switches on.
+        #[test]
+        fn the_ascii_gate_skips_only_blocks_the_rules_leave_alone(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "Word", "a", "9", " ", " ", "  ", "\t", "\n", "\n\n", ",", ".", ";", ":", "!", "?",
+                "-", "--", "'", "\"", "`", "(", ")", "...", "- ", "* ", "1. ", "# ", "> ",
+                "http://x.y/", "a@b.c", "www.",
+            ]), 0..40),
+            switches in proptest::collection::vec(proptest::bool::ANY, 5),
+            quotes in proptest::sample::select(vec![QuoteStyle::Straight, QuoteStyle::Curly, QuoteStyle::Keep]),
+            ellipsis in proptest::sample::select(vec![EllipsisStyle::Dots, EllipsisStyle::Character, EllipsisStyle::Keep]),
+        ) {
+            let config = PunctuationConfig {
+                whitespace: switches[0],
+                dashes: switches[1],
+                space_before_punctuation: switches[2],
+                bullets: switches[3],
+                mojibake: switches[4],
+                quotes,
+                ellipsis,
+                ..PunctuationConfig::default()
+            };
+            let text = pieces.concat();
+            let gated = PunctuationNormalizer::new(config);
+            let ungated = PunctuationNormalizer { ascii_gate: false, ..gated.clone() };
+            let clean = |normalizer: &PunctuationNormalizer| {
+                let seg = Segmenter::new(SegmentMode::Auto).segment(&text);
+                let mut doc = Document {
+                    blocks: seg.blocks,
+                    final_newline: seg.final_newline,
+                    changes: ChangeLog::default(),
+                };
+                normalizer.apply(&mut doc);
+                (doc.render(), doc.changes.into_listed())
+            };
+            proptest::prop_assert_eq!(clean(&gated), clean(&ungated));
         }
     }
 
