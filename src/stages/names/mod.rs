@@ -1597,6 +1597,33 @@ mod tests {
         }
 
         #[test]
+        fn capital_runs_start_where_a_walk_finds_them(text in "[a-zA-Z '\\-.]{0,300}") {
+            let bytes = text.as_bytes();
+            let upper = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_uppercase);
+            let next = |i: usize| {
+                if upper(i + 1) {
+                    Some(i + 1)
+                } else if matches!(bytes.get(i + 1), Some(b'-' | b'\'')) && upper(i + 2) {
+                    Some(i + 2)
+                } else {
+                    None
+                }
+            };
+            let mut expected = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                if upper(i) && next(i).is_some() {
+                    expected.push(i);
+                    while let Some(n) = next(i) {
+                        i = n;
+                    }
+                }
+                i += 1;
+            }
+            proptest::prop_assert_eq!(capital_runs(bytes), expected);
+        }
+
+        #[test]
         fn capitals_runs_match_chars(text in "[a-zA-Z .ÉéÖß\u{1d400}]{0,200}") {
             let chars: Vec<char> = text.chars().collect();
             let expected = chars.windows(2).any(|w| w[0].is_uppercase() && w[1].is_uppercase());
