@@ -527,19 +527,18 @@ impl NameNormalizer {
             return;
         }
         let mut surnames = BTreeSet::new();
-        // For each block, where its headlines start: the search sees every
-        // line that could be one, and the rewrite must skip them.
-        let mut headlines: Vec<Vec<usize>> = vec![Vec::new(); doc.blocks.len()];
-        // Which blocks have two capitals in a row: only those can hold a
-        // surname (see `rewrite_surnames`).
-        let mut capitals = vec![false; doc.blocks.len()];
-        for ((block, headlines), capitals) in
-            doc.blocks.iter().zip(&mut headlines).zip(&mut capitals)
-        {
-            if is_prose(block.kind) {
-                *capitals = self.find_surnames(&block.text, &mut surnames, headlines);
-            }
-        }
+        // What the search learnt of each block: the rewrite needs it.
+        let mut searched: Vec<Searched> = doc
+            .blocks
+            .iter()
+            .map(|block| {
+                if is_prose(block.kind) {
+                    self.find_surnames(&block.text, &mut surnames)
+                } else {
+                    Searched::default()
+                }
+            })
+            .collect();
         // A rewritten surname can vouch for the word in capitals beside it
         // (`KR LARBOURCENSE` → `KR Larbourcense`: now a given name beside
         // `KR`), which a second run would then take for a surname. So the
@@ -550,12 +549,10 @@ impl NameNormalizer {
             if surnames.is_empty() {
                 return;
             }
-            let changed = self.rewrite_surnames(doc, &surnames, &headlines, &capitals);
+            let changed = self.rewrite_surnames(doc, &surnames, &searched);
             let before = surnames.len();
             for b in changed {
-                headlines[b].clear();
-                capitals[b] =
-                    self.find_surnames(&doc.blocks[b].text, &mut surnames, &mut headlines[b]);
+                searched[b] = self.find_surnames(&doc.blocks[b].text, &mut surnames);
             }
             if surnames.len() == before {
                 return;
@@ -565,33 +562,45 @@ impl NameNormalizer {
 
     /// Writes `surnames` in title case (and, given-first, after the given
     /// name) wherever the blocks of `doc` hold them; returns the blocks it
-    /// changed. `capitals` says which blocks have two capitals in a row.
+    /// changed. `searched` is what the search learnt of each block.
     fn rewrite_surnames(
         &self,
         doc: &mut Document<'_>,
         surnames: &BTreeSet<String>,
-        headlines: &[Vec<usize>],
-        capitals: &[bool],
+        searched: &[Searched],
     ) -> Vec<usize> {
         // Each surname searched for with a SIMD finder and written in title
         // case, both made once per thread (see `Surname::cached`).
         let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
         // A text that holds a word with two capitals in a row has them
         // too: when every surname has them (a word in capitals does), a
-        // block without is not searched once per surname.
+        // block without is not searched once per surname, and in a block
+        // with them the surnames can only be where the search found runs
+        // of capitals (in the lines that have two in a row). Reordering
+        // moves text first, so then the runs are not where they were.
         let need_capitals = wanted.iter().all(|s| s.has_capitals_run);
         let mut changed = Vec::new();
-        // Only blocks that hold one of the (few) surnames can change.
-        for (b, (block, headlines)) in doc.blocks.iter_mut().zip(headlines).enumerate() {
-            let holds_one = || {
-                let text = block.text.as_bytes();
-                wanted.iter().any(|s| s.finder.find(text).is_some())
+        for (b, (block, searched)) in doc.blocks.iter_mut().zip(searched).enumerate() {
+            if !is_prose(block.kind) || (need_capitals && !searched.capitals) {
+                continue;
+            }
+            let runs = searched
+                .runs
+                .as_deref()
+                .filter(|_| need_capitals && !self.given_first);
+            // Only blocks that hold one of the (few) surnames can change.
+            let text = block.text.as_bytes();
+            let holds_one = match runs {
+                Some(runs) => runs
+                    .iter()
+                    .any(|&at| wanted.iter().any(|s| text[at..].starts_with(s.bytes()))),
+                None => wanted.iter().any(|s| s.finder.find(text).is_some()),
             };
-            if !is_prose(block.kind) || (need_capitals && !capitals[b]) || !holds_one() {
+            if !holds_one {
                 continue;
             }
             // Reordering moves text, and the headline starts with it.
-            let headlines = (!self.given_first).then_some(headlines.as_slice());
+            let headlines = (!self.given_first).then_some(searched.headlines.as_slice());
             let before = doc.changes.len();
             if self.given_first {
                 rewrite(
@@ -610,7 +619,7 @@ impl NameNormalizer {
                 block.line,
                 &mut doc.changes,
                 |t, e| {
-                    Self::capital_edits(t, &wanted, headlines, e);
+                    Self::capital_edits(t, &wanted, headlines, runs, e);
                 },
             );
             if doc.changes.len() != before {
@@ -657,45 +666,57 @@ impl NameNormalizer {
     }
 
     /// Surnames in capitals this text vouches for: after a title (with given
-    /// names between allowed), or beside a given name.
-    /// Also pushes to `headlines` the start of each line of `text` that is
-    /// a headline (mostly words in capitals), in order. A line without two
+    /// names between allowed), or beside a given name; and what the
+    /// rewrite needs to know of the text ([`Searched`]). A line without two
     /// capitals in a row holds at most one word in capitals, so it is never
-    /// a headline and need not be looked at. Returns whether `text` has two
-    /// capitals in a row.
-    fn find_surnames(
+    /// a headline and need not be looked at.
+    fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>) -> Searched {
+        if !has_capitals_run(text) {
+            return Searched::default();
+        }
+        let mut searched = Searched {
+            capitals: true,
+            runs: Some(Vec::new()),
+            ..Searched::default()
+        };
+        // Hard-wrapped paragraphs: look only at the lines that can hold a
+        // word in capitals (a name run never crosses a line).
+        let mut start = 0;
+        for line in text.split('\n') {
+            // A one-line text has two capitals in a row: checked above.
+            if (start == 0 && line.len() == text.len()) || has_capitals_run(line) {
+                let (headline, runs) = self.find_surnames_in_line(line, found);
+                if headline {
+                    searched.headlines.push(start);
+                }
+                match (&mut searched.runs, runs) {
+                    (Some(all), Some(runs)) => all.extend(runs.iter().map(|at| start + at)),
+                    _ => searched.runs = None,
+                }
+            }
+            start += line.len() + 1;
+        }
+        searched
+    }
+
+    /// Looks for surnames in one line; returns whether it is a headline,
+    /// and where its runs of capitals start if it is ASCII.
+    fn find_surnames_in_line(
         &self,
         text: &str,
         found: &mut BTreeSet<String>,
-        headlines: &mut Vec<usize>,
-    ) -> bool {
-        if !has_capitals_run(text) {
-            return false;
-        }
-        // Hard-wrapped paragraphs: look only at the lines that can hold a
-        // word in capitals (a name run never crosses a line).
-        if text.contains('\n') {
-            let mut start = 0;
-            for line in text.split('\n') {
-                if has_capitals_run(line) && self.find_surnames_in_line(line, found) {
-                    headlines.push(start);
-                }
-                start += line.len() + 1;
-            }
-        } else if self.find_surnames_in_line(text, found) {
-            headlines.push(0);
-        }
-        true
-    }
-
-    /// Looks for surnames in one line; returns whether it is a headline.
-    fn find_surnames_in_line(&self, text: &str, found: &mut BTreeSet<String>) -> bool {
+    ) -> (bool, Option<Vec<usize>>) {
         WORDS.with_borrow_mut(|words| {
-            if text.is_ascii() && self.surnames_near_capitals(text, words, found, REACH) {
-                return false;
+            if !text.is_ascii() {
+                words_into(text, words);
+                return (self.surnames_among(text, words, found), None);
             }
-            words_into(text, words);
-            self.surnames_among(text, words, found)
+            let runs = capital_runs(text.as_bytes());
+            let headline = !self.surnames_near_capitals(text, &runs, words, found, REACH) && {
+                words_into(text, words);
+                self.surnames_among(text, words, found)
+            };
+            (headline, Some(runs))
         })
     }
 
@@ -709,12 +730,12 @@ impl NameNormalizer {
     fn surnames_near_capitals(
         &self,
         text: &str,
+        runs: &[usize],
         words: &mut Vec<Word>,
         found: &mut BTreeSet<String>,
         reach: usize,
     ) -> bool {
         let bytes = text.as_bytes();
-        let runs = capital_runs(bytes);
         if runs.is_empty() {
             // No word in capitals: no surname, and no headline either.
             return true;
@@ -723,7 +744,7 @@ impl NameNormalizer {
             return false;
         }
         let protected = Protected::find(text);
-        for window in windows(bytes, &runs, reach) {
+        for window in windows(bytes, runs, reach) {
             window_words(text, &window, words);
             let at_start = window.start == 0;
             let at_end = window.end == bytes.len();
@@ -818,15 +839,34 @@ impl NameNormalizer {
         text: &str,
         surnames: &[Rc<Surname>],
         headlines: Option<&[usize]>,
+        runs: Option<&[usize]>,
         edits: &mut Vec<Edit>,
     ) {
+        let whole = |&(at, s): &(usize, &Rc<Surname>)| is_whole_word(text, at, at + s.len());
+        let bytes = text.as_bytes();
         // Occurrences may overlap other ones of the same surname here, not
-        // with `match_indices`; only whole words stay.
-        let mut found: Vec<(usize, &Rc<Surname>)> = surnames
-            .iter()
-            .flat_map(|s| s.finder.find_iter(text.as_bytes()).map(move |at| (at, s)))
-            .filter(|&(at, s)| is_whole_word(text, at, at + s.len()))
-            .collect();
+        // with `match_indices`; only whole words stay. Where the runs of
+        // capitals are known, the surnames (words in capitals) start at
+        // them: a whole word in capitals starts with two capitals, or a
+        // capital, a joiner and a capital, which is where a run starts, and
+        // a run never starts inside a word it began before.
+        let mut found: Vec<(usize, &Rc<Surname>)> = match runs {
+            Some(runs) => runs
+                .iter()
+                .flat_map(|&at| {
+                    let here = surnames
+                        .iter()
+                        .filter(move |s| bytes[at..].starts_with(s.bytes()));
+                    here.map(move |s| (at, s))
+                })
+                .filter(whole)
+                .collect(),
+            None => surnames
+                .iter()
+                .flat_map(|s| s.finder.find_iter(bytes).map(move |at| (at, s)))
+                .filter(whole)
+                .collect(),
+        };
         if found.is_empty() {
             return;
         }
@@ -1091,6 +1131,22 @@ impl Surname {
     fn len(&self) -> usize {
         self.finder.needle().len()
     }
+
+    fn bytes(&self) -> &[u8] {
+        self.finder.needle()
+    }
+}
+
+/// What the surname search learnt of a block's text, for the rewrite.
+#[derive(Debug, Default)]
+struct Searched {
+    /// Whether it has two capitals in a row ([`has_capitals_run`]).
+    capitals: bool,
+    /// Where its headlines start, in order.
+    headlines: Vec<usize>,
+    /// Where runs of capitals start ([`capital_runs`]) in the lines with
+    /// two capitals in a row; unknown when one of those is not ASCII.
+    runs: Option<Vec<usize>>,
 }
 
 /// Which side of the word in capitals `ws[i]` a given name stands on
@@ -1463,7 +1519,8 @@ mod tests {
     fn windowed(names: &NameNormalizer, text: &str, reach: usize) -> (BTreeSet<String>, bool) {
         let mut found = BTreeSet::new();
         let mut buffer = Vec::new();
-        if names.surnames_near_capitals(text, &mut buffer, &mut found, reach) {
+        let runs = capital_runs(text.as_bytes());
+        if names.surnames_near_capitals(text, &runs, &mut buffer, &mut found, reach) {
             (found, false)
         } else {
             let headline = names.surnames_among(text, &words(text), &mut found);
@@ -1520,7 +1577,7 @@ mod tests {
         /// occurrences `match_indices` finds, one surname at a time.
         #[test]
         fn surname_finders_find_what_match_indices_finds(
-            text in "[AB' \\-sa’]{0,40}",
+            text in "[AB' \\-sa’]{0,40}|[AB' \\-sa.]{0,60}",
             surnames in proptest::collection::btree_set("[AB]{2,3}|A'B|A-B|B’A", 1..4),
         ) {
             let mut expected: Vec<(usize, &str)> = surnames
@@ -1531,7 +1588,14 @@ mod tests {
             expected.sort_unstable();
             let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
             let mut edits = Vec::new();
-            NameNormalizer::capital_edits(&text, &wanted, Some(&[]), &mut edits);
+            NameNormalizer::capital_edits(&text, &wanted, Some(&[]), None, &mut edits);
+            // An ASCII text's runs of capitals tell where to look as well.
+            if text.is_ascii() {
+                let mut at_runs = Vec::new();
+                let runs = capital_runs(text.as_bytes());
+                NameNormalizer::capital_edits(&text, &wanted, Some(&[]), Some(&runs), &mut at_runs);
+                proptest::prop_assert_eq!(&at_runs, &edits);
+            }
             let got: Vec<(usize, String)> = edits.iter().map(|e| (e.range.start, text[e.range.clone()].to_owned())).collect();
             let expected: Vec<(usize, String)> = expected
                 .into_iter()
@@ -1563,7 +1627,8 @@ mod tests {
             // Small windows, so that names meet their edges.
             proptest::prop_assert_eq!(windowed(&names, &text, reach), (whole.clone(), headline));
             let mut production = BTreeSet::new();
-            proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), headline);
+            let runs = Some(capital_runs(text.as_bytes()));
+            proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), (headline, runs));
             proptest::prop_assert_eq!(production, whole);
         }
 
