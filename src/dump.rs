@@ -27,7 +27,7 @@ use crate::formats::Format;
 use crate::input::Source;
 use crate::phases::apply::{self, ApplyError};
 use crate::phases::decide::{Decision, DecisionTable, ExactDecider};
-use crate::pipeline::{DocKeys, Pipeline};
+use crate::pipeline::{DocKeys, KeyedBlock, Pipeline};
 use crate::report::RecordCounts;
 use crate::run::{diff_path, DocNames, Failure, FileResult, Mode, Progress};
 use crate::stages::names::Mention;
@@ -1045,7 +1045,8 @@ impl ApplyContext<'_> {
                     record: &records[i],
                     decoded: &decoded[i],
                     cleaned: cleaned[i].take(),
-                    decisions: &verdicts[i],
+                    decisions: &verdicts[i].0,
+                    keys: &verdicts[i].1,
                 };
                 apply_prepared(
                     self.pipeline,
@@ -1136,23 +1137,25 @@ impl ApplyContext<'_> {
 
     /// The decisions about the records of chunk `at`, cleaned as
     /// `cleaned`, made in the chunk's turn: after every earlier chunk's.
+    /// The decisions about the `cleaned` records of `chunk`, made in its
+    /// turn, with the keys they were made on.
     fn decide(
         &self,
         turns: &Turns<'_>,
         at: u64,
         chunk: &Chunk,
         cleaned: &[Option<Document<'_>>],
-    ) -> Vec<Vec<Decision>> {
+    ) -> Vec<(Vec<Decision>, Vec<KeyedBlock>)> {
         let Some(dedup) = self.pipeline.dedup() else {
             turns.take(at, |_| ());
-            return vec![Vec::new(); cleaned.len()];
+            return vec![Default::default(); cleaned.len()];
         };
         // Keys are made before the turn, so that only the map lookups wait.
         let keys: Vec<_> = cleaned
             .iter()
             .map(|doc| doc.as_ref().map(|doc| self.pipeline.keys(doc)))
             .collect();
-        turns.take(at, |decider| {
+        let decisions: Vec<Vec<Decision>> = turns.take(at, |decider| {
             chunk
                 .lines()
                 .zip(&keys)
@@ -1165,7 +1168,12 @@ impl ApplyContext<'_> {
                     decisions
                 })
                 .collect()
-        })
+        });
+        decisions
+            .into_iter()
+            .zip(keys)
+            .map(|(decisions, keys)| (decisions, keys.unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -1282,6 +1290,8 @@ struct Prepared<'r, 'c> {
     decoded: &'r Option<Result<Decoded<'r>, DecodeError>>,
     cleaned: Option<Document<'c>>,
     decisions: &'r [Decision],
+    /// The keys `decisions` were made on.
+    keys: &'r [KeyedBlock],
 }
 
 /// [`apply_record`] for a record read and cleaned already.
@@ -1309,6 +1319,7 @@ fn apply_prepared(
             decoded.clone(),
             cleaned,
             prepared.decisions,
+            prepared.keys,
         ),
         // Not prepared after all: clean it here.
         _ => apply::apply_record(pipeline, &name, line.doc, &record.text, prepared.decisions),

@@ -25,6 +25,22 @@ enum TextStage {
     Names(Box<NameNormalizer>),
 }
 
+/// What cleaning found out about one block of the text it wrote, so that
+/// cleaning that text again (the settle round) need not find it out again
+/// ([`Pipeline::clean_known`]). Every fact is about the bytes at `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownBlock {
+    /// Where the block lies in the text, and its kind.
+    pub at: std::ops::Range<usize>,
+    pub kind: BlockKind,
+    /// It went through the per-block punctuation rules unchanged.
+    pub settled: bool,
+    /// Whether it has two capitals in a row, if the names stage looked.
+    pub capitals: Option<bool>,
+    /// Its dedup key, if it takes part in dedup and the key was made.
+    pub key: Option<BlockKey>,
+}
+
 /// A key of one block, as the index phase stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyedBlock {
@@ -155,18 +171,15 @@ impl Pipeline {
         self.run_stages(text, self.text_stages.len(), None, &[])
     }
 
-    /// [`clean`](Self::clean) of a text whose blocks at `settled` (byte
-    /// range and kind, in order) went through the per-block punctuation
-    /// rules unchanged as these very bytes: the rules are not run on them
-    /// again, as they are pure functions of a block's text and kind. The
-    /// settle round cleans the render of a document just cleaned, where
-    /// that holds for nearly every block.
-    pub fn clean_known<'a>(
-        &self,
-        text: &'a str,
-        settled: &[(std::ops::Range<usize>, BlockKind)],
-    ) -> Document<'a> {
-        self.run_stages(text, self.text_stages.len(), None, settled)
+    /// [`clean`](Self::clean) of a text about whose blocks some facts are
+    /// `known` (in text order): those that went through the per-block
+    /// punctuation rules unchanged as these very bytes are not run through
+    /// them again, and the names stage need not look for two capitals in a
+    /// row in those where it looked last time, as both are pure functions
+    /// of a block's text and kind. The settle round cleans the render of a
+    /// document just cleaned, where that holds for nearly every block.
+    pub fn clean_known<'a>(&self, text: &'a str, known: &[KnownBlock]) -> Document<'a> {
+        self.run_stages(text, self.text_stages.len(), None, known)
     }
 
     /// The keys [`keys`](Self::keys) would give for `clean(text)`, for the
@@ -231,14 +244,14 @@ impl Pipeline {
         text: &'a str,
         stages: usize,
         mentions: Option<&mut Vec<Mention>>,
-        settled: &[(std::ops::Range<usize>, BlockKind)],
+        known: &[KnownBlock],
     ) -> Document<'a> {
         let log = if self.reporting {
             ChangeLog::default()
         } else {
             ChangeLog::counting()
         };
-        self.run_stages_logging(text, stages, mentions, settled, log)
+        self.run_stages_logging(text, stages, mentions, known, log)
     }
 
     /// [`run_stages`](Self::run_stages) recording changes in `log`.
@@ -247,7 +260,7 @@ impl Pipeline {
         text: &'a str,
         stages: usize,
         mut mentions: Option<&mut Vec<Mention>>,
-        settled: &[(std::ops::Range<usize>, BlockKind)],
+        known: &[KnownBlock],
         log: ChangeLog,
     ) -> Document<'a> {
         let mut doc = match &self.segmenter {
@@ -265,19 +278,21 @@ impl Pipeline {
             },
         };
         // Both in text order: one walk pairs them. Blocks come out of
-        // segmentation unsettled, so a plain clean skips the walk.
-        if !settled.is_empty() {
-            let mut known = settled.iter().peekable();
+        // segmentation knowing nothing, so a plain clean skips the walk.
+        if !known.is_empty() {
+            let mut known = known.iter().peekable();
             for block in &mut doc.blocks {
-                while known
-                    .next_if(|(at, _)| at.start < block.span.start)
-                    .is_some()
-                {}
-                block.settled = known
+                while known.next_if(|k| k.at.start < block.span.start).is_some() {}
+                if let Some(k) = known
                     .peek()
-                    .is_some_and(|&(at, kind)| *at == block.span && *kind == block.kind);
+                    .filter(|k| k.at == block.span && k.kind == block.kind)
+                {
+                    block.settled = k.settled;
+                    block.capitals = k.capitals;
+                }
             }
         }
+        let mut names_last = false;
         for (i, stage) in self.text_stages.iter().enumerate() {
             if let TextStage::Names(n) = stage {
                 if let Some(out) = mentions.take() {
@@ -289,7 +304,25 @@ impl Pipeline {
             }
             match stage {
                 TextStage::Punctuation(p) => p.apply(&mut doc),
-                TextStage::Names(n) => n.apply(&mut doc),
+                TextStage::Names(n) => {
+                    // What is known of a block's capitals is known of the
+                    // text it had when segmented: a block changed since
+                    // (cut, bulleted, its punctuation mended) is looked at.
+                    for block in &mut doc.blocks {
+                        if block.capitals.is_some() && !unchanged(block, text) {
+                            block.capitals = None;
+                        }
+                    }
+                    n.apply(&mut doc);
+                }
+            }
+            names_last = matches!(stage, TextStage::Names(_));
+        }
+        // The names stage says what it found of each block's text as it
+        // left it; a stage after it may have changed the text.
+        if !names_last {
+            for block in &mut doc.blocks {
+                block.capitals = None;
             }
         }
         doc
@@ -339,6 +372,36 @@ impl Pipeline {
         })
     }
 
+    /// [`has_repeated_key`](Self::has_repeated_key) of `doc`, the clean of
+    /// `text`, where the keys of some blocks of `text` are `known` (in text
+    /// order): when every block of `doc` that takes part in dedup still
+    /// holds the bytes of `text` a key was made of, the keys are compared.
+    pub fn has_repeated_key_knowing(
+        &self,
+        doc: &Document<'_>,
+        text: &str,
+        known: &[KnownBlock],
+    ) -> bool {
+        let Some(dedup) = &self.dedup else {
+            return false;
+        };
+        let mut known = known.iter().peekable();
+        let mut keys = Vec::new();
+        for block in doc.blocks.iter().filter(|block| dedup.eligible(block)) {
+            while known.next_if(|k| k.at.start < block.span.start).is_some() {}
+            let key = known
+                .peek()
+                .filter(|k| k.at == block.span && unchanged(block, text))
+                .and_then(|k| k.key);
+            match key {
+                Some(key) => keys.push(key),
+                None => return self.has_repeated_key(doc),
+            }
+        }
+        keys.sort_unstable();
+        keys.windows(2).any(|pair| pair[0] == pair[1])
+    }
+
     /// Keys of the blocks of a cleaned document that take part in dedup.
     pub fn keys(&self, doc: &Document<'_>) -> Vec<KeyedBlock> {
         let Some(dedup) = &self.dedup else {
@@ -376,6 +439,16 @@ fn ascii_spaces(bytes: &[u8]) -> usize {
         .sum()
 }
 
+/// Whether `block` still holds the bytes of `text` it was cut from.
+fn unchanged(block: &Block<'_>, text: &str) -> bool {
+    match &block.text {
+        Cow::Borrowed(now) => text
+            .get(block.span.clone())
+            .is_some_and(|cut| cut.as_ptr() == now.as_ptr() && cut.len() == now.len()),
+        Cow::Owned(_) => false,
+    }
+}
+
 fn whole_document(text: &str) -> Document<'_> {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let blocks = if text.is_empty() {
@@ -387,6 +460,7 @@ fn whole_document(text: &str) -> Document<'_> {
             line: 1,
             span: 0..body.len(),
             settled: false,
+            capitals: None,
         }]
     };
     Document {
@@ -411,6 +485,7 @@ mod tests {
                     line: i as u32 + 1,
                     span: 0..text.len(),
                     settled: false,
+                    capitals: None,
                 })
                 .collect(),
             final_newline: true,

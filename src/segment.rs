@@ -182,6 +182,7 @@ impl Segmenter {
                 line: first as u32 + 1,
                 span,
                 settled: false,
+                capitals: None,
             });
         };
 

@@ -854,6 +854,7 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             line,
             span: span.clone(),
             settled: false,
+            capitals: None,
         });
         doc.blocks.splice(i..=i, blocks);
         i += count;

@@ -520,19 +520,38 @@ impl NameNormalizer {
                         alias_edits(t, matcher, canonicals, e);
                     },
                 );
-                block.settled &= doc.changes.len() == before;
+                if doc.changes.len() != before {
+                    block.settled = false;
+                    block.capitals = None;
+                }
             }
         }
         if !self.capitals {
+            for block in &mut doc.blocks {
+                block.capitals = None;
+            }
             return;
         }
+        let searched = self.rewrite_capitals(doc);
+        // What this stage leaves of each block is what it found out about
+        // last: whether the text has two capitals in a row.
+        for (block, searched) in doc.blocks.iter_mut().zip(&searched) {
+            block.capitals = is_prose(block.kind).then_some(searched.capitals);
+        }
+    }
+
+    /// Surnames in capitals to title case, wherever the document vouches
+    /// for them; returns what the search learnt of each block's text as
+    /// the rewrite left it.
+    fn rewrite_capitals(&self, doc: &mut Document<'_>) -> Vec<Searched> {
         let mut surnames = BTreeSet::new();
-        // What the search learnt of each block: the rewrite needs it.
+        // What the search learnt of each block: the rewrite needs it. A
+        // block known to have no two capitals in a row holds no surname.
         let mut searched: Vec<Searched> = doc
             .blocks
             .iter()
             .map(|block| {
-                if is_prose(block.kind) {
+                if is_prose(block.kind) && block.capitals != Some(false) {
                     self.find_surnames(&block.text, &mut surnames)
                 } else {
                     Searched::default()
@@ -547,7 +566,7 @@ impl NameNormalizer {
         // run finds nothing to do. Each round adds a surname, so few run.
         for _ in 0..MAX_SURNAME_ROUNDS {
             if surnames.is_empty() {
-                return;
+                break;
             }
             let changed = self.rewrite_surnames(doc, &surnames, &searched);
             let before = surnames.len();
@@ -555,9 +574,10 @@ impl NameNormalizer {
                 searched[b] = self.find_surnames(&doc.blocks[b].text, &mut surnames);
             }
             if surnames.len() == before {
-                return;
+                break;
             }
         }
+        searched
     }
 
     /// Writes `surnames` in title case (and, given-first, after the given
