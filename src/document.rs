@@ -84,6 +84,9 @@ impl<'a> Document<'a> {
     /// a million repeated lines must not cost a million shifts. Returns the
     /// removed blocks in the order of `positions`.
     pub fn remove_blocks(&mut self, positions: &[usize]) -> Vec<Block<'a>> {
+        if positions.is_empty() {
+            return Vec::new();
+        }
         let mut gone = vec![false; self.blocks.len()];
         // Back to front, as removing them one at a time would.
         for &index in positions.iter().rev() {

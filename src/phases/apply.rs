@@ -164,7 +164,7 @@ fn apply_decisions(
     doc.changes.sort_by_line();
     // Where `render` puts each block: after the one before and its newline.
     let mut at = 0;
-    let mut known = Vec::new();
+    let mut known = Vec::with_capacity(doc.blocks.len());
     for (i, block) in doc.blocks.iter().enumerate() {
         let key = block_keys.get(i).copied().flatten();
         if block.settled || block.capitals.is_some() || key.is_some() {
