@@ -347,7 +347,7 @@ fn encoded<'a>(
         known: _,
     } = clean;
     let eol = pipeline.line_ending(decoded.first_eol);
-    let has_newline = text.contains('\n');
+    let has_newline = memchr::memchr(b'\n', text.as_bytes()).is_some();
     if has_newline && (decoded.mixed_eol || decoded.first_eol != eol) {
         changes.push_front(Change {
             rule: Rule::OutputEol,

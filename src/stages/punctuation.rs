@@ -193,6 +193,13 @@ impl PunctuationNormalizer {
         match c.ellipsis {
             EllipsisStyle::Dots if !ascii => {
                 rewrite(text, Rule::PunctuationEllipsis, line, changes, |t, e| {
+                    // `…` is E2 80 A6: found as the quotes are.
+                    let bytes = t.as_bytes();
+                    if !has_general_punctuation(bytes, |second, last| {
+                        (second, last) == (0x80, 0xa6)
+                    }) {
+                        return;
+                    }
                     unprotected(t, e, |t, e| {
                         for (i, _) in t.match_indices('…') {
                             e.push(Edit::new(i..i + '…'.len_utf8(), "..."));

@@ -700,11 +700,14 @@ impl NameNormalizer {
             ..Searched::default()
         };
         // Hard-wrapped paragraphs: look only at the lines that can hold a
-        // word in capitals (a name run never crosses a line).
+        // word in capitals (a name run never crosses a line). Lines are cut
+        // with memchr: a record's paragraph is one long line.
+        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
         let mut start = 0;
-        for line in text.split('\n') {
+        for end in ends {
+            let line = &text[start..end];
             // A one-line text has two capitals in a row: checked above.
-            if (start == 0 && line.len() == text.len()) || has_capitals_run(line) {
+            if line.len() == text.len() || has_capitals_run(line) {
                 let (headline, runs) = self.find_surnames_in_line(line, found);
                 if headline {
                     searched.headlines.push(start);
@@ -714,7 +717,7 @@ impl NameNormalizer {
                     _ => searched.runs = None,
                 }
             }
-            start += line.len() + 1;
+            start = end + 1;
         }
         searched
     }
