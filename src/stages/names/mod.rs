@@ -1069,11 +1069,63 @@ fn may_be_headline(bytes: &[u8], starts: usize) -> bool {
     starts * 2 > lower_starts.saturating_sub(digits)
 }
 
-/// The words of `window` of `text`, with their ranges in `text`.
+/// The words of `window` of ASCII `text`, with their ranges in `text`.
 fn window_words(text: &str, window: &Range<usize>, words: &mut Vec<Word>) {
-    words_into(&text[window.clone()], words);
-    for word in words.iter_mut() {
-        word.range = word.range.start + window.start..word.range.end + window.start;
+    ascii_words_into(text.as_bytes(), window.clone(), words);
+}
+
+/// [`words_into`] for the bytes of `within` of ASCII `bytes`, ranges in
+/// `bytes`: a word is a run of table lookups, and its shape needs only
+/// which classes it holds and how many letters.
+fn ascii_words_into(bytes: &[u8], within: Range<usize>, out: &mut Vec<Word>) {
+    out.clear();
+    let class = |i: usize| ASCII_CLASS.get(usize::from(bytes[i])).copied().unwrap_or(0);
+    let end = within.end;
+    let mut i = within.start;
+    while i < end {
+        if class(i) == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut seen, mut letters, mut apostrophe) = (0u8, 0u32, false);
+        loop {
+            while i < end {
+                let c = class(i);
+                if c == 0 {
+                    break;
+                }
+                seen |= c;
+                letters += u32::from(c != DIGIT);
+                i += 1;
+            }
+            if i + 1 < end && matches!(bytes[i], b'-' | b'\'') && class(i + 1) != 0 {
+                apostrophe |= bytes[i] == b'\'';
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let (lower, digit) = (u32::from(seen & LOWER != 0), seen & DIGIT != 0);
+        let mut shape = shape_of(char::from(bytes[start]), letters, lower, digit);
+        let mut word_end = i;
+        // A possessive is not part of the name: `MOTEGI's` is `MOTEGI` + `'s`.
+        if apostrophe
+            && i - start > 2
+            && bytes[i - 2] == b'\''
+            && matches!(bytes[i - 1], b's' | b'S')
+        {
+            word_end = i - 2;
+            let word = &bytes[start..word_end];
+            let letters = word.iter().filter(|b| b.is_ascii_alphabetic()).count() as u32;
+            let lower = u32::from(word.iter().any(u8::is_ascii_lowercase));
+            let digit = word.iter().any(u8::is_ascii_digit);
+            shape = shape_of(char::from(bytes[start]), letters, lower, digit);
+        }
+        out.push(Word {
+            range: start..word_end,
+            shape,
+        });
     }
 }
 
@@ -1653,6 +1705,19 @@ mod tests {
             let runs = Some(capital_runs(text.as_bytes()));
             proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), (headline, runs));
             proptest::prop_assert_eq!(production, whole);
+        }
+
+        #[test]
+        fn ascii_words_are_the_words(text in "[a-zA-Z0-9 .,'\\-sS]{0,80}", cut in 0usize..80) {
+            let within = cut.min(text.len())..text.len();
+            let mut expected = words(&text[within.clone()]);
+            for word in &mut expected {
+                word.range = word.range.start + within.start..word.range.end + within.start;
+            }
+            let mut got = Vec::new();
+            ascii_words_into(text.as_bytes(), within, &mut got);
+            let cut = |words: &[Word]| words.iter().map(|w| (w.range.clone(), w.shape)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(cut(&got), cut(&expected));
         }
 
         #[test]
