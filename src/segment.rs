@@ -312,8 +312,10 @@ fn detect_mode(lines: &[Line], text: &str) -> SegmentMode {
         }
         prose += 1;
         // Counting stops one past the width: a paragraph on one line can be
-        // kilobytes long.
-        if line.len() > WRAP_WIDTH && line.chars().nth(WRAP_WIDTH).is_some() {
+        // kilobytes long. A character takes at most four bytes, so a line
+        // that long in bytes need not be counted at all.
+        let longer = |width: usize| line.len() > 4 * width || line.chars().nth(width).is_some();
+        if line.len() > WRAP_WIDTH && longer(WRAP_WIDTH) {
             long += 1;
         }
         in_run += 1;

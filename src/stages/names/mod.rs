@@ -1033,28 +1033,27 @@ fn capital_runs(bytes: &[u8]) -> Vec<usize> {
 /// In ASCII `bytes`: lower-case letters that start the text or follow a
 /// space, and digits.
 fn lower_starts_and_digits(bytes: &[u8]) -> (usize, usize) {
-    // Counted in blocks of 255 into a byte, which the compiler vectorizes
-    // byte-wide (a wider count would take a lane per byte).
+    // Both counted in one pass, in blocks of 255 into a byte each, which
+    // the compiler vectorizes byte-wide (a wider count would take a lane
+    // per byte).
     const BLOCK: usize = 255;
     let lower = |b: u8| b.wrapping_sub(b'a') < 26;
-    let mut starts = usize::from(bytes.first().is_some_and(|&b| lower(b)));
-    if let Some(rest) = bytes.get(1..) {
-        for (before, after) in bytes.chunks(BLOCK).zip(rest.chunks(BLOCK)) {
-            let count = before.iter().zip(after).fold(0u8, |count, (&a, &b)| {
-                count + u8::from((a == b' ') & lower(b))
+    let digit = |b: u8| b.wrapping_sub(b'0') < 10;
+    let Some((&first, rest)) = bytes.split_first() else {
+        return (0, 0);
+    };
+    let mut starts = usize::from(lower(first));
+    let mut digits = usize::from(digit(first));
+    for (before, after) in bytes.chunks(BLOCK).zip(rest.chunks(BLOCK)) {
+        let (s, d) = before
+            .iter()
+            .zip(after)
+            .fold((0u8, 0u8), |(s, d), (&a, &b)| {
+                (s + u8::from((a == b' ') & lower(b)), d + u8::from(digit(b)))
             });
-            starts += usize::from(count);
-        }
+        starts += usize::from(s);
+        digits += usize::from(d);
     }
-    let digits = bytes
-        .chunks(BLOCK)
-        .map(|block| {
-            let count = block
-                .iter()
-                .fold(0u8, |count, &b| count + u8::from(b.wrapping_sub(b'0') < 10));
-            usize::from(count)
-        })
-        .sum();
     (starts, digits)
 }
 
@@ -1705,6 +1704,16 @@ mod tests {
             let runs = Some(capital_runs(text.as_bytes()));
             proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), (headline, runs));
             proptest::prop_assert_eq!(production, whole);
+        }
+
+        #[test]
+        fn lower_starts_and_digits_are_counted(text in "[a-z0-9 A.]{0,700}") {
+            let bytes = text.as_bytes();
+            let starts = (0..bytes.len())
+                .filter(|&i| bytes[i].is_ascii_lowercase() && (i == 0 || bytes[i - 1] == b' '))
+                .count();
+            let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+            proptest::prop_assert_eq!(lower_starts_and_digits(bytes), (starts, digits));
         }
 
         #[test]
