@@ -1005,14 +1005,17 @@ impl ApplyContext<'_> {
         };
         // Deciding as it reads: the chunk's records are all cleaned and
         // keyed first, then decided on in the chunk's turn, then finished.
-        let records = self.read_records(chunk);
+        // Cut once: each pass below would search the chunk for newlines
+        // again, and the decisions are made holding the turn.
+        let lines: Vec<(u64, &[u8], &[u8])> = chunk.lines().collect();
+        let records = self.read_records(&lines);
         let decoded = decode_records(&records);
         let mut cleaned = self.clean_records(&decoded);
         let verdicts = match &self.turns {
-            Some(turns) => self.decide(turns, at, chunk, &cleaned),
+            Some(turns) => self.decide(turns, at, &lines, &cleaned),
             None => Vec::new(),
         };
-        for (i, (line, bytes, ending)) in chunk.lines().enumerate() {
+        for (i, &(line, bytes, ending)) in lines.iter().enumerate() {
             reject_too_long(&mut out, line);
             out.last_line = line;
             let doc = self.first_doc + line as u32 - 1;
@@ -1081,14 +1084,14 @@ impl ApplyContext<'_> {
     /// are read one at a time).
     fn read_records<'c>(
         &self,
-        chunk: &'c Chunk,
+        lines: &[(u64, &'c [u8], &'c [u8])],
     ) -> Vec<Option<Result<jsonl::Record<'c>, RecordError>>> {
         if self.turns.is_none() {
             return Vec::new();
         }
-        chunk
-            .lines()
-            .map(|(_, bytes, _)| read_record(bytes, &self.fields))
+        lines
+            .iter()
+            .map(|&(_, bytes, _)| read_record(bytes, &self.fields))
             .collect()
     }
 
@@ -1137,13 +1140,13 @@ impl ApplyContext<'_> {
 
     /// The decisions about the records of chunk `at`, cleaned as
     /// `cleaned`, made in the chunk's turn: after every earlier chunk's.
-    /// The decisions about the `cleaned` records of `chunk`, made in its
-    /// turn, with the keys they were made on.
+    /// The decisions about the `cleaned` records of a chunk's `lines`, made
+    /// in its turn, with the keys they were made on.
     fn decide(
         &self,
         turns: &Turns<'_>,
         at: u64,
-        chunk: &Chunk,
+        lines: &[(u64, &[u8], &[u8])],
         cleaned: &[Option<Document<'_>>],
     ) -> Vec<(Vec<Decision>, Vec<KeyedBlock>)> {
         let Some(dedup) = self.pipeline.dedup() else {
@@ -1156,10 +1159,10 @@ impl ApplyContext<'_> {
             .map(|doc| doc.as_ref().map(|doc| self.pipeline.keys(doc)))
             .collect();
         let decisions: Vec<Vec<Decision>> = turns.take(at, |decider| {
-            chunk
-                .lines()
+            lines
+                .iter()
                 .zip(&keys)
-                .map(|((line, _, _), keys)| {
+                .map(|(&(line, _, _), keys)| {
                     let mut decisions = Vec::new();
                     if let Some(keys) = keys {
                         let doc = self.first_doc + line as u32 - 1;

@@ -127,8 +127,11 @@ struct Line {
 }
 
 fn split_lines(text: &str) -> (Vec<Line>, bool) {
-    // Counted first (a vectorized pass) so the vector is allocated once.
-    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    // Sized from the length, not from a count of the newlines (a pass of
+    // its own): lines of prose and the blank ones between them average
+    // far more than 32 bytes, so the vector seldom grows. Capped, or one
+    // huge line would reserve room for a million.
+    let mut lines = Vec::with_capacity((text.len() / 32).min(4096) + 2);
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
         lines.push(Line { start, end: nl });
