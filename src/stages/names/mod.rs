@@ -30,7 +30,9 @@ mod mentions;
 
 pub use mentions::{name_key, suggest_canonical, Mention};
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -210,6 +212,17 @@ static ASCII_CLASS: [u8; 128] = {
             b'0'..=b'9' => DIGIT,
             _ => 0,
         };
+        b += 1;
+    }
+    class
+};
+
+/// [`ASCII_CLASS`] for any byte: none outside ASCII.
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        class[b] = ASCII_CLASS[b];
         b += 1;
     }
     class
@@ -430,11 +443,11 @@ fn is_prose(kind: BlockKind) -> bool {
 pub struct NameNormalizer {
     capitals: bool,
     given_first: bool,
-    keep_upper: HashSet<String>,
+    keep_upper: FxHashSet<String>,
     titles: Vec<String>,
     /// The titles without a space, for [`after_title`](Self::after_title)'s
     /// lookups, and the others (from a config), tried one by one.
-    spaceless_titles: HashSet<String>,
+    spaceless_titles: FxHashSet<String>,
     other_titles: Vec<String>,
     /// Finds any of `titles` in one pass: a line without a title and
     /// without two capitals in a row mentions no name.
@@ -1078,8 +1091,10 @@ fn window_words(text: &str, window: &Range<usize>, words: &mut Vec<Word>) {
 /// which classes it holds and how many letters.
 fn ascii_words_into(bytes: &[u8], within: Range<usize>, out: &mut Vec<Word>) {
     out.clear();
-    let class = |i: usize| ASCII_CLASS.get(usize::from(bytes[i])).copied().unwrap_or(0);
-    let end = within.end;
+    // Cut at the end, so that indexing below `end` needs no checks.
+    let bytes = &bytes[..within.end];
+    let end = bytes.len();
+    let class = |i: usize| BYTE_CLASS[usize::from(bytes[i])];
     let mut i = within.start;
     while i < end {
         if class(i) == 0 {
@@ -1174,8 +1189,8 @@ thread_local! {
     /// people in document after document, and making a finder cost more
     /// than all the searches a document makes with it (a fifth of the
     /// stage's time on the bench dump).
-    static SURNAMES: std::cell::RefCell<HashMap<String, Rc<Surname>>> =
-        std::cell::RefCell::new(HashMap::new());
+    static SURNAMES: std::cell::RefCell<FxHashMap<String, Rc<Surname>>> =
+        std::cell::RefCell::new(FxHashMap::default());
 }
 
 impl Surname {
@@ -1643,7 +1658,7 @@ mod tests {
             (again.titled.as_str(), again.finder.find(b"SATO")),
             ("Sato", Some(0))
         );
-        assert!(SURNAMES.with_borrow(HashMap::len) <= CACHED_SURNAMES);
+        assert!(SURNAMES.with_borrow(FxHashMap::len) <= CACHED_SURNAMES);
     }
 
     proptest::proptest! {
