@@ -508,7 +508,8 @@ fn record_keys(pipeline: &Pipeline, fields: &Fields, line: &[u8]) -> DocKeys {
 /// What one chunk produced in the apply phase.
 #[derive(Default)]
 struct ChunkOut {
-    /// The output lines, compressed as the dump is.
+    /// The output lines, compressed as the dump is (once the chunk is
+    /// done; plain while it is written).
     output: Vec<u8>,
     /// Bad lines, byte for byte, each with its own line ending.
     rejected: Vec<u8>,
@@ -723,8 +724,9 @@ impl Explain {
 enum Kept {
     /// The line as it was.
     Line,
-    /// The line with its text field replaced.
-    Spliced(Vec<u8>),
+    /// The line with its text field replaced, written to the chunk's
+    /// output already (without its line ending), saving a copy.
+    Spliced,
     /// Nothing: an emptied record under `empty-records = "drop"`.
     Nothing,
     /// A bad line: to `rejected/` (or, in place, kept as it was).
@@ -988,7 +990,7 @@ impl ApplyContext<'_> {
             Explain::Check if self.diff_full.load(Ordering::Relaxed) => Explain::Nothing,
             explain => explain,
         };
-        let mut plain = Vec::with_capacity(chunk.bytes.len());
+        out.output.reserve(chunk.bytes.len());
         out.too_long = chunk.too_long.len() as u64;
         // Failures in line order: a too-long line goes before the lines after it.
         let mut too_long = chunk.too_long.iter().copied().peekable();
@@ -1060,12 +1062,13 @@ impl ApplyContext<'_> {
                     &mut out,
                 )
             };
-            self.emit(&kept, bytes, ending, &mut plain, &mut out);
+            self.emit(&kept, bytes, ending, &mut out);
         }
         out.last_line = out
             .last_line
             .max(chunk.too_long.last().copied().unwrap_or(0));
         reject_too_long(&mut out, u64::MAX);
+        let plain = std::mem::take(&mut out.output);
         if !self.checking {
             match jsonl::compress(plain, self.compression) {
                 Ok(bytes) => out.output = bytes,
@@ -1109,19 +1112,13 @@ impl ApplyContext<'_> {
             .collect()
     }
 
-    /// Writes what became of a line: to the output (`plain`), to the
-    /// rejected lines, or nowhere.
-    fn emit(
-        &self,
-        kept: &Kept,
-        bytes: &[u8],
-        ending: &[u8],
-        plain: &mut Vec<u8>,
-        out: &mut ChunkOut,
-    ) {
+    /// Writes what became of a line: to the output, to the rejected
+    /// lines, or nowhere.
+    fn emit(&self, kept: &Kept, bytes: &[u8], ending: &[u8], out: &mut ChunkOut) {
         let line_bytes = match kept {
             Kept::Line => Some(bytes),
-            Kept::Spliced(new) => Some(new.as_slice()),
+            // Written already: its line ending goes after it.
+            Kept::Spliced => Some(&[][..]),
             Kept::Rejected if self.keep_bad_lines => Some(bytes),
             Kept::Rejected => {
                 // Byte for byte: with its own line ending, `\r\n`
@@ -1133,8 +1130,8 @@ impl ApplyContext<'_> {
             Kept::Nothing => None,
         };
         if let Some(line_bytes) = line_bytes {
-            plain.extend_from_slice(line_bytes);
-            plain.extend_from_slice(ending);
+            out.output.extend_from_slice(line_bytes);
+            out.output.extend_from_slice(ending);
         }
     }
 
@@ -1423,9 +1420,8 @@ fn finish_record(
             return Kept::Nothing;
         }
     }
-    let mut spliced = Vec::with_capacity(line.bytes.len() + 16);
-    jsonl::splice(line.bytes, &record.span, text, &mut spliced);
-    Kept::Spliced(spliced)
+    jsonl::splice(line.bytes, &record.span, text, &mut out.output);
+    Kept::Spliced
 }
 
 #[cfg(test)]
