@@ -583,8 +583,13 @@ impl NameNormalizer {
             }
             let changed = self.rewrite_surnames(doc, &surnames, &searched);
             let before = surnames.len();
-            for b in changed {
-                searched[b] = self.find_surnames(&doc.blocks[b].text, &mut surnames);
+            for (b, covered) in changed {
+                // Without two capitals in a row, the search finds nothing.
+                searched[b] = if covered {
+                    Searched::default()
+                } else {
+                    self.find_surnames(&doc.blocks[b].text, &mut surnames)
+                };
             }
             if surnames.len() == before {
                 break;
@@ -595,13 +600,16 @@ impl NameNormalizer {
 
     /// Writes `surnames` in title case (and, given-first, after the given
     /// name) wherever the blocks of `doc` hold them; returns the blocks it
-    /// changed. `searched` is what the search learnt of each block.
+    /// changed, each with whether every run of capitals the search found in
+    /// it started a surname written in title case: then no two capitals in
+    /// a row are left in it. `searched` is what the search learnt of each
+    /// block.
     fn rewrite_surnames(
         &self,
         doc: &mut Document<'_>,
         surnames: &BTreeSet<String>,
         searched: &[Searched],
-    ) -> Vec<usize> {
+    ) -> Vec<(usize, bool)> {
         // Each surname searched for with a SIMD finder and written in title
         // case, both made once per thread (see `Surname::cached`).
         let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
@@ -646,6 +654,9 @@ impl NameNormalizer {
                     },
                 );
             }
+            // A run of capitals lies inside the word it starts, and a
+            // surname in title case has no two capitals in a row.
+            let mut covered = false;
             rewrite(
                 &mut block.text,
                 Rule::NamesCapitals,
@@ -653,11 +664,16 @@ impl NameNormalizer {
                 &mut doc.changes,
                 |t, e| {
                     Self::capital_edits(t, &wanted, headlines, runs, e);
+                    covered = runs.is_some_and(|runs| {
+                        e.len() == runs.len()
+                            && e.iter().zip(runs).all(|(e, &at)| e.range.start == at)
+                    });
                 },
             );
             if doc.changes.len() != before {
                 block.settled = false;
-                changed.push(b);
+                debug_assert!(!covered || !has_capitals_run(&block.text), "{}", block.text);
+                changed.push((b, covered));
             }
         }
         changed
