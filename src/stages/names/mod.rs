@@ -742,6 +742,9 @@ impl NameNormalizer {
                     searched.headlines.push(start);
                 }
                 match (&mut searched.runs, runs) {
+                    // The first line's runs are the block's so far (most
+                    // blocks are one line): taken as they are.
+                    (Some(all), Some(runs)) if all.is_empty() && start == 0 => *all = runs,
                     (Some(all), Some(runs)) => all.extend(runs.iter().map(|at| start + at)),
                     _ => searched.runs = None,
                 }
@@ -1162,23 +1165,40 @@ fn ascii_words_into(bytes: &[u8], within: Range<usize>, out: &mut Vec<Word>) {
 /// Byte ranges of ASCII `bytes` around each run start in `runs`, merged
 /// where they overlap, each starting after a space (or at the start) and
 /// ending at one (or at the end), so words are cut in them as in the whole.
-fn windows(bytes: &[u8], runs: &[usize], reach: usize) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
-    for &run in runs {
+fn windows<'b>(
+    bytes: &'b [u8],
+    runs: &'b [usize],
+    reach: usize,
+) -> impl Iterator<Item = Range<usize>> + 'b {
+    // The slices searched are a few dozen bytes: a plain loop, not memchr,
+    // whose set-up costs more than that.
+    let around = move |run: usize| {
         let start = match run.checked_sub(reach) {
             None => 0,
-            Some(from) => memchr::memchr(b' ', &bytes[from..run]).map_or(0, |n| from + n + 1),
+            Some(from) => bytes[from..run]
+                .iter()
+                .position(|&b| b == b' ')
+                .map_or(0, |n| from + n + 1),
         };
         let end = (run + reach).min(bytes.len());
-        let end = memchr::memrchr(b' ', &bytes[run..end])
-            .filter(|_| end < bytes.len())
-            .map_or(bytes.len(), |n| run + n);
-        match out.last_mut() {
-            Some(last) if start <= last.end => last.end = last.end.max(end),
-            _ => out.push(start..end),
+        let end = if end < bytes.len() {
+            bytes[run..end]
+                .iter()
+                .rposition(|&b| b == b' ')
+                .map_or(bytes.len(), |n| run + n)
+        } else {
+            bytes.len()
+        };
+        start..end
+    };
+    let mut around_runs = runs.iter().map(move |&run| around(run)).peekable();
+    std::iter::from_fn(move || {
+        let mut window = around_runs.next()?;
+        while let Some(next) = around_runs.next_if(|next| next.start <= window.end) {
+            window.end = window.end.max(next.end);
         }
-    }
-    out
+        Some(window)
+    })
 }
 
 /// Adds `word` to the surnames found. A document names the same people
