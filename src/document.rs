@@ -44,6 +44,11 @@ pub struct Block<'a> {
     /// that clears it. The settle round uses it to skip those rules on
     /// blocks of its input that are these very bytes.
     pub settled: bool,
+    /// Whether the text, as it now is, is ASCII that the punctuation
+    /// stage's one-pass test rules all its per-block rules out for
+    /// (meaningful only while `settled`). Changing the case of letters
+    /// keeps it so: the names stage leaves such a block settled.
+    pub quiet: bool,
     /// Whether the text, as it now is, has two capitals in a row, when the
     /// names stage found out (it sets it last); the settle round hands it
     /// on to the blocks of its input that are still these very bytes when
@@ -613,7 +618,7 @@ mod tests {
                 blocks: layout
                     .iter()
                     .enumerate()
-                    .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0, settled: false, capitals: None })
+                    .map(|(i, &kind)| Block { kind, text: Cow::Owned(i.to_string()), line: i as u32 + 1, span: 0..0, settled: false, quiet: false, capitals: None })
                     .collect(),
                 final_newline: true,
                 changes: ChangeLog::default(),

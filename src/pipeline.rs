@@ -460,6 +460,7 @@ fn whole_document(text: &str) -> Document<'_> {
             line: 1,
             span: 0..body.len(),
             settled: false,
+            quiet: false,
             capitals: None,
         }]
     };
@@ -485,6 +486,7 @@ mod tests {
                     line: i as u32 + 1,
                     span: 0..text.len(),
                     settled: false,
+                    quiet: false,
                     capitals: None,
                 })
                 .collect(),

@@ -185,6 +185,7 @@ impl Segmenter {
                 line: first as u32 + 1,
                 span,
                 settled: false,
+                quiet: false,
                 capitals: None,
             });
         };

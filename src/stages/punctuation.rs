@@ -83,9 +83,10 @@ impl PunctuationNormalizer {
             // would. Clean blocks take one pass.
             for _ in 0..4 {
                 let before = changes.len();
-                self.clean_block(block, changes);
+                let quiet = self.clean_block(block, changes);
                 if changes.len() == before {
                     block.settled = true;
+                    block.quiet = quiet;
                     break;
                 }
             }
@@ -103,7 +104,9 @@ impl PunctuationNormalizer {
         }
     }
 
-    fn clean_block(&self, block: &mut Block<'_>, changes: &mut ChangeLog) {
+    /// Runs the per-block rules over `block` once; returns whether the
+    /// one-pass test on ASCII text ruled them all out.
+    fn clean_block(&self, block: &mut Block<'_>, changes: &mut ChangeLog) -> bool {
         let c = &self.config;
         let line = block.line;
         let text = &mut block.text;
@@ -114,7 +117,7 @@ impl PunctuationNormalizer {
         // pass over byte pairs tells (each rule's own test is a pass of
         // its own).
         if ascii && self.ascii_gate && !ascii_rules_may_apply(text.as_bytes()) {
-            return;
+            return true;
         }
         if !ascii {
             let normalize = |text: &mut Cow<'_, str>, changes: &mut ChangeLog| match c.unicode {
@@ -214,6 +217,7 @@ impl PunctuationNormalizer {
             }
             _ => {}
         }
+        false
     }
 }
 
@@ -880,6 +884,7 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             line,
             span: span.clone(),
             settled: false,
+            quiet: false,
             capitals: None,
         });
         doc.blocks.splice(i..=i, blocks);

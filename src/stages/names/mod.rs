@@ -671,7 +671,12 @@ impl NameNormalizer {
                 },
             );
             if doc.changes.len() != before {
-                block.settled = false;
+                // Title case changes letters only: ASCII text the
+                // punctuation rules could not change they still cannot
+                // (their test looks at no letter). Reordering moves words.
+                let quiet = block.settled && block.quiet && !self.given_first;
+                block.settled = quiet;
+                block.quiet = quiet;
                 debug_assert!(!covered || !has_capitals_run(&block.text), "{}", block.text);
                 changed.push((b, covered));
             }
