@@ -260,12 +260,42 @@ pub fn splice(line: &[u8], span: &Range<usize>, text: &str, out: &mut Vec<u8>) {
 
 /// `text` as a JSON string, byte for byte as `serde_json` writes it: `"`,
 /// `\` and control characters escaped (the short forms where JSON has
-/// them, else `\u00xx`), everything else as it is. Prose has few bytes to
-/// escape (the newlines between paragraphs, quotes): blocks of 64 bytes,
-/// then of 16, without one are passed after a check the compiler
-/// vectorizes, and only the 16 bytes around each are looked at one by one;
-/// `serde_json` looks each byte up in a table.
+/// them, else `\u00xx`), everything else as it is. Cleaned prose escapes
+/// quotes, backslashes and the newlines between paragraphs and no other
+/// control character: one vectorized pass makes sure, and memchr3 then
+/// jumps from one to the next. Other text goes through
+/// [`write_json_string_any`]; `serde_json` looks each byte up in a table.
 pub fn write_json_string(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let other_control = |block: &[u8]| {
+        block.iter().fold(0u8, |found, &b| {
+            found | (u8::from(b < 0x20) & u8::from(b != b'\n'))
+        }) != 0
+    };
+    if bytes.chunks(64).any(other_control) {
+        write_json_string_any(text, out);
+        return;
+    }
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut copied = 0;
+    for at in memchr::memchr3_iter(b'"', b'\\', b'\n', bytes) {
+        out.extend_from_slice(&bytes[copied..at]);
+        out.extend_from_slice(match bytes[at] {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            _ => b"\\n",
+        });
+        copied = at + 1;
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// [`write_json_string`] for any text: blocks of 64 bytes, then of 16,
+/// without a byte to escape are passed after a check the compiler
+/// vectorizes, and only the 16 bytes around each are looked at one by one.
+fn write_json_string_any(text: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let needs_escape = |b: u8| u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\') != 0;
     let bytes = text.as_bytes();
@@ -745,6 +775,15 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn json_strings_are_written_as_serde_json_writes_them(text in "(\\PC|[\\x00-\\x1f\"\\\\\u{7f}\u{2028}])*") {
+            let mut ours = Vec::new();
+            write_json_string(&text, &mut ours);
+            proptest::prop_assert_eq!(ours, serde_json::to_vec(&text).unwrap());
+        }
+
+        /// Prose as cleaning leaves it: quotes, backslashes and newlines to
+        /// escape, no other control character (the memchr path).
+        #[test]
+        fn prose_is_written_as_serde_json_writes_it(text in "[a-zé \"\\\\\n\u{7f}]{0,300}") {
             let mut ours = Vec::new();
             write_json_string(&text, &mut ours);
             proptest::prop_assert_eq!(ours, serde_json::to_vec(&text).unwrap());

@@ -91,7 +91,7 @@ impl PunctuationNormalizer {
                 }
             }
             // A line of only invisible characters is a blank line now.
-            if block.text.trim().is_empty() {
+            if block.text.trim_start().is_empty() {
                 block.kind = BlockKind::Blank;
             }
         }
