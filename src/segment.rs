@@ -126,12 +126,18 @@ struct Line {
     end: usize,
 }
 
-fn split_lines(text: &str) -> (Vec<Line>, bool) {
-    // Sized from the length, not from a count of the newlines (a pass of
-    // its own): lines of prose and the blank ones between them average
-    // far more than 32 bytes, so the vector seldom grows. Capped, or one
-    // huge line would reserve room for a million.
-    let mut lines = Vec::with_capacity((text.len() / 32).min(4096) + 2);
+/// Lines a thread's buffer keeps room for between documents.
+const KEPT_LINES: usize = 1 << 14;
+
+thread_local! {
+    /// The lines of the text being segmented, one buffer per thread: a
+    /// vector per document was an allocation per document and round.
+    static LINES: std::cell::RefCell<Vec<Line>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Cuts `text` into `lines`; returns whether it ends with a newline.
+fn split_lines(text: &str, lines: &mut Vec<Line>) -> bool {
+    lines.clear();
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
         lines.push(Line { start, end: nl });
@@ -144,7 +150,7 @@ fn split_lines(text: &str) -> (Vec<Line>, bool) {
             end: text.len(),
         });
     }
-    (lines, final_newline)
+    final_newline
 }
 
 /// A segmented document.
@@ -169,10 +175,21 @@ impl Segmenter {
     }
 
     pub fn segment<'a>(&self, text: &'a str) -> Segmented<'a> {
-        let (lines, final_newline) = split_lines(text);
+        LINES.with_borrow_mut(|lines| {
+            let segmented = self.segment_lines(text, lines);
+            // A huge document's lines are not kept for the thread's life.
+            lines.clear();
+            lines.shrink_to(KEPT_LINES);
+            segmented
+        })
+    }
+
+    /// [`segment`](Self::segment) with a buffer for the lines of `text`.
+    fn segment_lines<'a>(self, text: &'a str, lines: &mut Vec<Line>) -> Segmented<'a> {
+        let final_newline = split_lines(text, lines);
         let line_text = |i: usize| &text[lines[i].start..lines[i].end];
         let mode = match self.mode {
-            SegmentMode::Auto => detect_mode(&lines, text),
+            SegmentMode::Auto => detect_mode(lines, text),
             fixed => fixed,
         };
         // At most one block per line.

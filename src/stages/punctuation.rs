@@ -771,16 +771,29 @@ struct ListSymbols {
     wide_leads: Option<(u8, u8, u8)>,
 }
 
+/// The typographic bullets: the symbols of a document without a bulleted
+/// list item (most of them), made once rather than for every document.
+static TYPOGRAPHIC: LazyLock<ListSymbols> =
+    LazyLock::new(|| ListSymbols::new(TYPOGRAPHIC_BULLETS.to_vec()));
+
+/// The bullets looked for after a full stop whatever a document's lists use.
+const TYPOGRAPHIC_BULLETS: [char; 3] = ['•', '・', '‣'];
+
 impl ListSymbols {
-    /// The symbols of `blocks`' list items, and the typographic bullets.
-    fn of(blocks: &[Block<'_>]) -> ListSymbols {
-        let mut all: Vec<char> = blocks
+    /// The symbols of `blocks`' list items, and the typographic bullets;
+    /// made in `own` unless they are the typographic bullets alone.
+    fn of<'s>(blocks: &[Block<'_>], own: &'s mut Option<ListSymbols>) -> &'s ListSymbols {
+        // Collecting nothing allocates nothing.
+        let mut used: Vec<char> = blocks
             .iter()
             .filter(|b| b.kind == BlockKind::ListItem)
             .filter_map(|b| bullet(&b.text).and_then(|m| m.symbol))
             .collect();
-        all.extend(['•', '・', '‣']);
-        ListSymbols::new(all)
+        if used.is_empty() {
+            return &TYPOGRAPHIC;
+        }
+        used.extend(TYPOGRAPHIC_BULLETS);
+        own.insert(ListSymbols::new(used))
     }
 
     fn new(mut all: Vec<char>) -> ListSymbols {
@@ -832,7 +845,8 @@ impl ListSymbols {
 /// `… climate change. - The two ministers …` → two blocks, when `-` is a
 /// bullet this document uses for its lists.
 fn split_glued_bullets(doc: &mut Document<'_>) {
-    let symbols = ListSymbols::of(&doc.blocks);
+    let mut own = None;
+    let symbols = ListSymbols::of(&doc.blocks, &mut own);
     let mut i = 0;
     while i < doc.blocks.len() {
         let block = &mut doc.blocks[i];
@@ -850,7 +864,7 @@ fn split_glued_bullets(doc: &mut Document<'_>) {
             block.line,
             &mut doc.changes,
             |t, e| {
-                unprotected(t, e, |t, e| glued_bullets(t, &symbols, e));
+                unprotected(t, e, |t, e| glued_bullets(t, symbols, e));
             },
         );
         if doc.changes.len() == before {
