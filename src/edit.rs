@@ -9,7 +9,9 @@
 //! finds them once per block and rules skip any edit that would touch one.
 
 use std::borrow::Cow;
-use std::ops::Range;
+use std::cell::RefCell;
+use std::ops::{Deref, Range};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -21,16 +23,72 @@ use crate::rule::Rule;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
     pub range: Range<usize>,
-    pub with: Cow<'static, str>,
+    pub with: Replacement,
 }
 
 impl Edit {
-    pub fn new(range: Range<usize>, with: impl Into<Cow<'static, str>>) -> Edit {
+    pub fn new(range: Range<usize>, with: impl Into<Replacement>) -> Edit {
         Edit {
             range,
             with: with.into(),
         }
     }
+}
+
+/// The text an edit writes: a fixed string, one made for this edit, or
+/// one shared by many edits (the names stage writes the same surname in
+/// title case wherever it occurs, without a copy each time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replacement {
+    Fixed(&'static str),
+    Made(String),
+    Shared(Rc<str>),
+}
+
+impl Deref for Replacement {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Replacement::Fixed(text) => text,
+            Replacement::Made(text) => text,
+            Replacement::Shared(text) => text,
+        }
+    }
+}
+
+impl From<&'static str> for Replacement {
+    fn from(text: &'static str) -> Replacement {
+        Replacement::Fixed(text)
+    }
+}
+
+impl From<String> for Replacement {
+    fn from(text: String) -> Replacement {
+        Replacement::Made(text)
+    }
+}
+
+impl From<Cow<'static, str>> for Replacement {
+    fn from(text: Cow<'static, str>) -> Replacement {
+        match text {
+            Cow::Borrowed(text) => Replacement::Fixed(text),
+            Cow::Owned(text) => Replacement::Made(text),
+        }
+    }
+}
+
+impl From<Rc<str>> for Replacement {
+    fn from(text: Rc<str>) -> Replacement {
+        Replacement::Shared(text)
+    }
+}
+
+thread_local! {
+    /// The edits of the block being rewritten, kept between blocks: most
+    /// blocks get a few, and a new list each time was an allocation per
+    /// rule per block.
+    static EDITS: RefCell<Vec<Edit>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Applies the edits `scan` proposes for `text`, recording each one.
@@ -43,16 +101,36 @@ pub fn rewrite(
     changes: &mut ChangeLog,
     scan: impl FnOnce(&str, &mut Vec<Edit>),
 ) {
-    let mut edits = Vec::new();
+    // Taken out rather than borrowed: a scan that rewrites another text
+    // (none does now) must find a list, not a borrowed cell.
+    let mut edits = EDITS.with_borrow_mut(std::mem::take);
     scan(text, &mut edits);
     edits.retain(|edit| text[edit.range.clone()] != *edit.with);
-    if edits.is_empty() {
-        return;
+    if !edits.is_empty() {
+        apply(text, rule, first_line, changes, &edits);
     }
+    edits.clear();
+    // A huge block's list is not kept.
+    if edits.capacity() <= KEPT_EDITS {
+        EDITS.with_borrow_mut(|kept| *kept = edits);
+    }
+}
+
+/// Edits whose list [`rewrite`] keeps for the next block.
+const KEPT_EDITS: usize = 4096;
+
+/// Writes `edits` (sorted, checked to change something) into `text`.
+fn apply(
+    text: &mut Cow<'_, str>,
+    rule: Rule,
+    first_line: u32,
+    changes: &mut ChangeLog,
+    edits: &[Edit],
+) {
     let mut out = String::with_capacity(text.len() + 16);
     let mut copied = 0;
     let mut line = first_line;
-    for edit in &edits {
+    for edit in edits {
         if edit.range.start < copied {
             // Overlapping edits are a rule's bug, which tests and the fuzz
             // targets look for. In a release build the text is left as it

@@ -1213,7 +1213,7 @@ mod tests {
         scan(text, &mut edits);
         edits
             .into_iter()
-            .map(|e| (e.range, e.with.into_owned()))
+            .map(|e| (e.range, e.with.to_string()))
             .collect()
     }
 

@@ -30,8 +30,6 @@ mod mentions;
 
 pub use mentions::{name_key, suggest_canonical, Mention};
 
-use std::collections::BTreeSet;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ops::Range;
 use std::rc::Rc;
@@ -557,7 +555,7 @@ impl NameNormalizer {
     /// for them; returns what the search learnt of each block's text as
     /// the rewrite left it.
     fn rewrite_capitals(&self, doc: &mut Document<'_>) -> Vec<Searched> {
-        let mut surnames = BTreeSet::new();
+        let mut surnames = Found::default();
         // What the search learnt of each block: the rewrite needs it. A
         // block known to have no two capitals in a row holds no surname.
         let mut searched: Vec<Searched> = doc
@@ -607,12 +605,10 @@ impl NameNormalizer {
     fn rewrite_surnames(
         &self,
         doc: &mut Document<'_>,
-        surnames: &BTreeSet<String>,
+        surnames: &Found,
         searched: &[Searched],
     ) -> Vec<(usize, bool)> {
-        // Each surname searched for with a SIMD finder and written in title
-        // case, both made once per thread (see `Surname::cached`).
-        let wanted: Vec<Rc<Surname>> = surnames.iter().map(|s| Surname::cached(s)).collect();
+        let wanted = &surnames.surnames;
         // A text that holds a word with two capitals in a row has them
         // too: when every surname has them (a word in capitals does), a
         // block without is not searched once per surname, and in a block
@@ -663,7 +659,7 @@ impl NameNormalizer {
                 block.line,
                 &mut doc.changes,
                 |t, e| {
-                    Self::capital_edits(t, &wanted, headlines, runs, e);
+                    Self::capital_edits(t, wanted, headlines, runs, e);
                     covered = runs.is_some_and(|runs| {
                         e.len() == runs.len()
                             && e.iter().zip(runs).all(|(e, &at)| e.range.start == at)
@@ -724,7 +720,7 @@ impl NameNormalizer {
     /// rewrite needs to know of the text ([`Searched`]). A line without two
     /// capitals in a row holds at most one word in capitals, so it is never
     /// a headline and need not be looked at.
-    fn find_surnames(&self, text: &str, found: &mut BTreeSet<String>) -> Searched {
+    fn find_surnames(&self, text: &str, found: &mut Found) -> Searched {
         if !has_capitals_run(text) {
             return Searched::default();
         }
@@ -761,11 +757,7 @@ impl NameNormalizer {
 
     /// Looks for surnames in one line; returns whether it is a headline,
     /// and where its runs of capitals start if it is ASCII.
-    fn find_surnames_in_line(
-        &self,
-        text: &str,
-        found: &mut BTreeSet<String>,
-    ) -> (bool, Option<Vec<usize>>) {
+    fn find_surnames_in_line(&self, text: &str, found: &mut Found) -> (bool, Option<Vec<usize>>) {
         WORDS.with_borrow_mut(|words| {
             if !text.is_ascii() {
                 words_into(text, words);
@@ -792,7 +784,7 @@ impl NameNormalizer {
         text: &str,
         runs: &[usize],
         words: &mut Vec<Word>,
-        found: &mut BTreeSet<String>,
+        found: &mut Found,
         reach: usize,
     ) -> bool {
         let bytes = text.as_bytes();
@@ -840,14 +832,14 @@ impl NameNormalizer {
                     && !protected.overlaps(&words[j].range)
                     && given_name_beside(text, words, j).is_some();
                 if by_title || by_given_name {
-                    note_surname(found, word);
+                    found.note(word);
                 }
             }
         }
         true
     }
 
-    fn surnames_among(&self, text: &str, words: &[Word], found: &mut BTreeSet<String>) -> bool {
+    fn surnames_among(&self, text: &str, words: &[Word], found: &mut Found) -> bool {
         let protected = Protected::find(text);
         let spaced = |a: &Word, b: &Word| &text[a.range.end..b.range.start] == " ";
         let mut headline = false;
@@ -872,7 +864,7 @@ impl NameNormalizer {
                     {
                         let word = &text[ws[j].range.clone()];
                         if ws[j].shape == Shape::Upper && !self.is_acronym(word) {
-                            note_surname(found, word);
+                            found.note(word);
                         }
                         j += 1;
                     }
@@ -882,7 +874,7 @@ impl NameNormalizer {
                     continue;
                 }
                 if given_name_beside(text, ws, i).is_some() {
-                    note_surname(found, &text[w.range.clone()]);
+                    found.note(&text[w.range.clone()]);
                 }
             }
         }
@@ -902,55 +894,15 @@ impl NameNormalizer {
         runs: Option<&[usize]>,
         edits: &mut Vec<Edit>,
     ) {
-        let whole = |&(at, s): &(usize, &Rc<Surname>)| is_whole_word(text, at, at + s.len());
+        let whole = |at: usize, s: &Surname| is_whole_word(text, at, at + s.len());
         let bytes = text.as_bytes();
-        // Occurrences may overlap other ones of the same surname here, not
-        // with `match_indices`; only whole words stay. Where the runs of
-        // capitals are known, the surnames (words in capitals) start at
-        // them: a whole word in capitals starts with two capitals, or a
-        // capital, a joiner and a capital, which is where a run starts, and
-        // a run never starts inside a word it began before.
-        let mut found: Vec<(usize, &Rc<Surname>)> = match runs {
-            Some(runs) => runs
-                .iter()
-                .flat_map(|&at| {
-                    let here = surnames
-                        .iter()
-                        .filter(move |s| bytes[at..].starts_with(s.bytes()));
-                    here.map(move |s| (at, s))
-                })
-                .filter(whole)
-                .collect(),
-            None => surnames
-                .iter()
-                .flat_map(|s| s.finder.find_iter(bytes).map(move |at| (at, s)))
-                .filter(whole)
-                .collect(),
-        };
-        if found.is_empty() {
-            return;
-        }
-        // Whole words of two surnames can still overlap: `MULLE'S'R` is a
-        // word, and `MULLE` before it passes as a possessive (`MULLE'S`).
-        // The longer one wins, and a match inside a kept one is dropped:
-        // edits must not overlap. Surnames are distinct, so (position,
-        // longest first) is a total order.
-        found.sort_unstable_by_key(|&(at, s)| (at, std::cmp::Reverse(s.len())));
-        let mut kept_end = 0;
-        found.retain(|&(at, s)| {
-            let keep = at >= kept_end;
-            if keep {
-                kept_end = at + s.len();
-            }
-            keep
-        });
-        let protected = Protected::find(text);
+        let mut protected = None;
         let mut shouting: Option<(usize, bool)> = None;
         // Matches come in order: find each line start from the last one, so
         // a huge one-line block costs one pass, not one pass per match.
         let (mut scanned, mut line_start) = (0, 0);
-        for (at, surname) in found {
-            if let Some(n) = memchr::memrchr(b'\n', &text.as_bytes()[scanned..at]) {
+        let mut write = |at: usize, surname: &Surname| {
+            if let Some(n) = memchr::memrchr(b'\n', &bytes[scanned..at]) {
                 line_start = scanned + n + 1;
             }
             scanned = at;
@@ -966,14 +918,57 @@ impl NameNormalizer {
                 }
             };
             let range = at..at + surname.len();
+            let protected = protected.get_or_insert_with(|| Protected::find(text));
             if !shout && !protected.overlaps(&range) {
-                edits.push(Edit::new(range, surname.titled.clone()));
+                edits.push(Edit::new(range, Rc::clone(&surname.titled)));
+            }
+        };
+        // Whole words of two surnames can overlap: `MULLE'S'R` is a word,
+        // and `MULLE` before it passes as a possessive (`MULLE'S`). The
+        // longer one wins, and a match inside a kept one is dropped: edits
+        // must not overlap.
+        let mut kept_end = 0;
+        // Where the runs of capitals are known, the surnames (words in
+        // capitals) start at them: a whole word in capitals starts with
+        // two capitals, or a capital, a joiner and a capital, which is
+        // where a run starts, and a run never starts inside a word it
+        // began before. Runs come in order, so matches do too.
+        if let Some(runs) = runs {
+            for &at in runs {
+                if at < kept_end {
+                    continue;
+                }
+                let longest = surnames
+                    .iter()
+                    .filter(|s| bytes[at..].starts_with(s.bytes()) && whole(at, s))
+                    .max_by_key(|s| s.len());
+                if let Some(surname) = longest {
+                    kept_end = at + surname.len();
+                    write(at, surname);
+                }
+            }
+        } else {
+            // Occurrences may overlap other ones of the same surname
+            // here, not with `match_indices`; only whole words stay.
+            let mut found: Vec<(usize, &Rc<Surname>)> = surnames
+                .iter()
+                .flat_map(|s| s.finder.find_iter(bytes).map(move |at| (at, s)))
+                .filter(|&(at, s)| whole(at, s))
+                .collect();
+            // Surnames are distinct, so (position, longest first) is a
+            // total order.
+            found.sort_unstable_by_key(|&(at, s)| (at, std::cmp::Reverse(s.len())));
+            for (at, surname) in found {
+                if at >= kept_end {
+                    kept_end = at + surname.len();
+                    write(at, surname);
+                }
             }
         }
     }
 
     /// `MOTEGI Toshimitsu` → `Toshimitsu Motegi`, for known surnames.
-    fn order_edits(text: &str, surnames: &BTreeSet<String>, edits: &mut Vec<Edit>) {
+    fn order_edits(text: &str, surnames: &Found, edits: &mut Vec<Edit>) {
         let protected = Protected::find(text);
         let words = words(text);
         for (ws, line_shout) in lines_of(text, &words) {
@@ -1206,18 +1201,50 @@ fn windows<'b>(
     })
 }
 
-/// Adds `word` to the surnames found. A document names the same people
-/// again and again: the word is copied only the first time.
-fn note_surname(found: &mut BTreeSet<String>, word: &str) {
-    if !found.contains(word) {
-        found.insert(word.to_owned());
+/// The surnames a document vouches for, in byte order, each as the
+/// rewrite looks for it.
+#[derive(Default)]
+struct Found {
+    surnames: Vec<Rc<Surname>>,
+}
+
+impl Found {
+    /// Adds `word`. A document names the same people again and again, and
+    /// the surname is taken from the thread's cache: nothing is copied.
+    fn note(&mut self, word: &str) {
+        if let Err(at) = self.position(word) {
+            self.surnames.insert(at, Surname::cached(word));
+        }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.position(word).is_ok()
+    }
+
+    fn position(&self, word: &str) -> Result<usize, usize> {
+        self.surnames
+            .binary_search_by(|surname| surname.bytes().cmp(word.as_bytes()))
+    }
+
+    fn len(&self) -> usize {
+        self.surnames.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.surnames.is_empty()
+    }
+
+    #[cfg(test)]
+    fn words(&self) -> Vec<&str> {
+        self.surnames.iter().map(|s| s.word()).collect()
     }
 }
 
 /// A surname the rewrite looks for: a finder for it, and how it is written.
 struct Surname {
     finder: memchr::memmem::Finder<'static>,
-    titled: String,
+    /// Shared by every edit that writes it.
+    titled: Rc<str>,
     /// Whether it has two capitals in a row ([`has_capitals_run`]).
     has_capitals_run: bool,
 }
@@ -1238,7 +1265,7 @@ impl Surname {
     fn new(surname: &str) -> Surname {
         Surname {
             finder: memchr::memmem::Finder::new(surname.as_bytes()).into_owned(),
-            titled: title_case(surname),
+            titled: title_case(surname).into(),
             has_capitals_run: has_capitals_run(surname),
         }
     }
@@ -1264,6 +1291,11 @@ impl Surname {
 
     fn bytes(&self) -> &[u8] {
         self.finder.needle()
+    }
+
+    #[cfg(test)]
+    fn word(&self) -> &str {
+        std::str::from_utf8(self.bytes()).expect("made from a str")
     }
 }
 
@@ -1646,16 +1678,17 @@ mod tests {
 
     /// The windowed search, with windows of `reach`, finished by the
     /// whole-line one when it cannot tell: surnames and headline.
-    fn windowed(names: &NameNormalizer, text: &str, reach: usize) -> (BTreeSet<String>, bool) {
-        let mut found = BTreeSet::new();
+    fn windowed(names: &NameNormalizer, text: &str, reach: usize) -> (Vec<String>, bool) {
+        let mut found = Found::default();
         let mut buffer = Vec::new();
         let runs = capital_runs(text.as_bytes());
-        if names.surnames_near_capitals(text, &runs, &mut buffer, &mut found, reach) {
-            (found, false)
-        } else {
-            let headline = names.surnames_among(text, &words(text), &mut found);
-            (found, headline)
-        }
+        let headline = !names.surnames_near_capitals(text, &runs, &mut buffer, &mut found, reach)
+            && names.surnames_among(text, &words(text), &mut found);
+        (owned(&found), headline)
+    }
+
+    fn owned(found: &Found) -> Vec<String> {
+        found.words().into_iter().map(str::to_owned).collect()
     }
 
     #[test]
@@ -1667,18 +1700,14 @@ mod tests {
         for reach in 1..40 {
             assert_eq!(
                 windowed(&names, text, reach),
-                (BTreeSet::new(), false),
+                (Vec::new(), false),
                 "{reach}"
             );
         }
         let text = "x x KOWALSKI Toshimitsu b";
         for reach in 1..40 {
             let found = windowed(&names, text, reach).0;
-            assert_eq!(
-                found.into_iter().collect::<Vec<_>>(),
-                ["KOWALSKI"],
-                "{reach}"
-            );
+            assert_eq!(found, ["KOWALSKI"], "{reach}");
         }
     }
 
@@ -1686,17 +1715,17 @@ mod tests {
     fn cached_surnames_are_the_surnames_asked_for() {
         let sato = Surname::cached("SATO");
         assert!(Rc::ptr_eq(&sato, &Surname::cached("SATO")), "made once");
-        assert_eq!(sato.titled, "Sato");
+        assert_eq!(&*sato.titled, "Sato");
         assert_eq!(sato.finder.find(b"Mr SATO said"), Some(3));
         let suzuki = Surname::cached("SUZUKI");
-        assert_eq!((suzuki.titled.as_str(), suzuki.len()), ("Suzuki", 6));
+        assert_eq!((&*suzuki.titled, suzuki.len()), ("Suzuki", 6));
         // Past the cache's size it starts over, and still answers right.
         for i in 0..CACHED_SURNAMES {
             Surname::cached(&format!("N{i}"));
         }
         let again = Surname::cached("SATO");
         assert_eq!(
-            (again.titled.as_str(), again.finder.find(b"SATO")),
+            (&*again.titled, again.finder.find(b"SATO")),
             ("Sato", Some(0))
         );
         assert!(SURNAMES.with_borrow(FxHashMap::len) <= CACHED_SURNAMES);
@@ -1752,14 +1781,15 @@ mod tests {
         #[test]
         fn windowed_surname_search_matches_the_whole_line(text in ascii_line(), reach in 1usize..60) {
             let names = NameNormalizer::new(&NamesConfig::default());
-            let mut whole = BTreeSet::new();
+            let mut whole = Found::default();
             let headline = names.surnames_among(&text, &words(&text), &mut whole);
+            let whole = owned(&whole);
             // Small windows, so that names meet their edges.
             proptest::prop_assert_eq!(windowed(&names, &text, reach), (whole.clone(), headline));
-            let mut production = BTreeSet::new();
+            let mut production = Found::default();
             let runs = Some(capital_runs(text.as_bytes()));
             proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), (headline, runs));
-            proptest::prop_assert_eq!(production, whole);
+            proptest::prop_assert_eq!(owned(&production), whole);
         }
 
         #[test]
