@@ -56,6 +56,19 @@ pub struct Block<'a> {
     pub capitals: Option<bool>,
 }
 
+impl Block<'_> {
+    /// Whether the block still holds the very bytes of `text` it was cut
+    /// from (at its span, not a copy).
+    pub fn is_cut_of(&self, text: &str) -> bool {
+        match &self.text {
+            Cow::Borrowed(now) => text
+                .get(self.span.clone())
+                .is_some_and(|cut| cut.as_ptr() == now.as_ptr() && cut.len() == now.len()),
+            Cow::Owned(_) => false,
+        }
+    }
+}
+
 /// A document being cleaned: its blocks, and every change made so far.
 #[derive(Debug, Clone, Default)]
 pub struct Document<'a> {
@@ -79,6 +92,29 @@ impl<'a> Document<'a> {
             out.pop();
         }
         out
+    }
+
+    /// Whether [`render`](Self::render) gives `text` back, told without
+    /// rendering: each block is still its own span of `text`, and the
+    /// spans follow each other one newline apart, from the start of `text`
+    /// to its end. False says nothing: the render may still be `text`.
+    pub fn renders_as(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let last = self.blocks.len().saturating_sub(1);
+        let mut at = 0;
+        for (i, block) in self.blocks.iter().enumerate() {
+            // Render writes a newline after each block but, without a
+            // final newline, the last.
+            let newline = i < last || self.final_newline;
+            if block.span.start != at
+                || !block.is_cut_of(text)
+                || (newline && bytes.get(block.span.end) != Some(&b'\n'))
+            {
+                return false;
+            }
+            at = block.span.end + usize::from(newline);
+        }
+        at == text.len()
     }
 
     /// Removes the blocks at `positions` (ascending), each together with
@@ -631,6 +667,55 @@ mod tests {
             let removed_lines: Vec<u32> = removed.iter().map(|b| b.line - 1).collect();
             proptest::prop_assert_eq!(removed_lines, positions.iter().map(|&p| p as u32).collect::<Vec<_>>());
         }
+    }
+
+    fn segmented(text: &str) -> Document<'_> {
+        let segmented = crate::segment::Segmenter::default().segment(text);
+        Document {
+            blocks: segmented.blocks,
+            final_newline: segmented.final_newline,
+            changes: ChangeLog::default(),
+        }
+    }
+
+    proptest::proptest! {
+        /// A document whose blocks are all as cut renders back to its text,
+        /// and says so; after any change, saying so still means it.
+        #[test]
+        fn renders_as_is_said_only_of_the_text_render_gives(
+            text in "(a|b b|- c|\n|\n\n|  |```|    d|# e|---)*",
+            change in 0usize..5,
+            at in 0usize..20,
+        ) {
+            let mut doc = segmented(&text);
+            proptest::prop_assert!(doc.renders_as(&text), "{:?}", doc.blocks);
+            proptest::prop_assert_eq!(doc.render(), text.clone());
+            let n = doc.blocks.len();
+            if n > 0 {
+                let i = at % n;
+                match change {
+                    0 => doc.blocks[i].text = Cow::Owned(doc.blocks[i].text.to_string()),
+                    1 => doc.blocks[i].text = Cow::Borrowed(&text[..doc.blocks[i].text.len()]),
+                    2 => { doc.blocks.remove(i); }
+                    3 => doc.final_newline = !doc.final_newline,
+                    _ => doc.blocks.swap(i, n - 1),
+                }
+            }
+            if doc.renders_as(&text) {
+                proptest::prop_assert_eq!(doc.render(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_copy_of_a_block_is_not_its_cut() {
+        let text = "a\n\nb";
+        let mut doc = segmented(text);
+        assert!(doc.renders_as(text));
+        doc.blocks[2].text = Cow::Owned("b".to_owned());
+        assert!(!doc.renders_as(text), "same bytes, but not the text's own");
+        assert!(!segmented("a\nb").renders_as("a\nb\n"), "another text");
+        assert!(Document::default().renders_as(""));
     }
 
     #[test]

@@ -67,6 +67,8 @@ thread_local! {
     /// The normalized texts of a document's blocks, and where each lies.
     static NORMALIZED: RefCell<(Vec<u8>, Vec<std::ops::Range<usize>>)> =
         const { RefCell::new((Vec::new(), Vec::new())) };
+    /// The known keys of a document's blocks, compared by sorting.
+    static KEYS: RefCell<Vec<BlockKey>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The stages of a config, built and ready. `Send + Sync`: one instance
@@ -309,7 +311,7 @@ impl Pipeline {
                     // text it had when segmented: a block changed since
                     // (cut, bulleted, its punctuation mended) is looked at.
                     for block in &mut doc.blocks {
-                        if block.capitals.is_some() && !unchanged(block, text) {
+                        if block.capitals.is_some() && !block.is_cut_of(text) {
                             block.capitals = None;
                         }
                     }
@@ -386,20 +388,23 @@ impl Pipeline {
             return false;
         };
         let mut known = known.iter().peekable();
-        let mut keys = Vec::new();
-        for block in doc.blocks.iter().filter(|block| dedup.eligible(block)) {
-            while known.next_if(|k| k.at.start < block.span.start).is_some() {}
-            let key = known
-                .peek()
-                .filter(|k| k.at == block.span && unchanged(block, text))
-                .and_then(|k| k.key);
-            match key {
-                Some(key) => keys.push(key),
-                None => return self.has_repeated_key(doc),
+        let repeated = KEYS.with_borrow_mut(|keys| {
+            keys.clear();
+            for block in doc.blocks.iter().filter(|block| dedup.eligible(block)) {
+                while known.next_if(|k| k.at.start < block.span.start).is_some() {}
+                let key = known
+                    .peek()
+                    .filter(|k| k.at == block.span && block.is_cut_of(text))
+                    .and_then(|k| k.key);
+                match key {
+                    Some(key) => keys.push(key),
+                    None => return None,
+                }
             }
-        }
-        keys.sort_unstable();
-        keys.windows(2).any(|pair| pair[0] == pair[1])
+            keys.sort_unstable();
+            Some(keys.windows(2).any(|pair| pair[0] == pair[1]))
+        });
+        repeated.unwrap_or_else(|| self.has_repeated_key(doc))
     }
 
     /// Keys of the blocks of a cleaned document that take part in dedup.
@@ -437,16 +442,6 @@ fn ascii_spaces(bytes: &[u8]) -> usize {
         .chunks(255)
         .map(|block| usize::from(block.iter().fold(0u8, |n, &b| n + space(b))))
         .sum()
-}
-
-/// Whether `block` still holds the bytes of `text` it was cut from.
-fn unchanged(block: &Block<'_>, text: &str) -> bool {
-    match &block.text {
-        Cow::Borrowed(now) => text
-            .get(block.span.clone())
-            .is_some_and(|cut| cut.as_ptr() == now.as_ptr() && cut.len() == now.len()),
-        Cow::Owned(_) => false,
-    }
 }
 
 fn whole_document(text: &str) -> Document<'_> {

@@ -192,8 +192,14 @@ fn apply_decisions(
 const EXTRA_ROUNDS: usize = 3;
 
 /// Cleans `text` alone as document `doc` of a run: its stages, then
-/// within-document dedup, with what is `known` of its blocks.
-fn clean_within(pipeline: &Pipeline, text: &str, doc: u32, known: &[KnownBlock]) -> CleanText {
+/// within-document dedup, with what is `known` of its blocks. `None` when
+/// that leaves `text` as it is.
+fn clean_within(
+    pipeline: &Pipeline,
+    text: &str,
+    doc: u32,
+    known: &[KnownBlock],
+) -> Option<CleanText> {
     let cleaned = pipeline.clean_known(text, known);
     let decisions = match pipeline.dedup() {
         Some(dedup) if pipeline.has_repeated_key_knowing(&cleaned, text, known) => {
@@ -205,7 +211,13 @@ fn clean_within(pipeline: &Pipeline, text: &str, doc: u32, known: &[KnownBlock])
         }
         _ => Vec::new(),
     };
-    apply_decisions(cleaned, &decisions, &[])
+    // Most documents a round sees are settled: their blocks are the very
+    // bytes of `text`, which need not be rendered to be compared.
+    if decisions.is_empty() && cleaned.renders_as(text) {
+        return None;
+    }
+    let next = apply_decisions(cleaned, &decisions, &[]);
+    (next.text != text).then_some(next)
 }
 
 /// Cleans `text` with the run's `decisions`, then cleans the result on its
@@ -238,10 +250,9 @@ fn settle(
         return Ok(cleaned);
     }
     for round in 0..=EXTRA_ROUNDS {
-        let next = clean_within(pipeline, &cleaned.text, doc, &cleaned.known);
-        if next.text == cleaned.text {
+        let Some(next) = clean_within(pipeline, &cleaned.text, doc, &cleaned.known) else {
             return Ok(cleaned);
-        }
+        };
         if round == EXTRA_ROUNDS {
             return Err(ApplyError::NotIdempotent {
                 diff: diff::unified(&cleaned.text, &next.text, name),
@@ -258,13 +269,10 @@ fn settle(
 /// Cleans one document on its own, deduplicating within it only: what
 /// `scour run` does to a single file.
 pub fn clean_alone(pipeline: &Pipeline, text: &str) -> Result<String, ApplyError> {
-    settle(
-        pipeline,
-        clean_within(pipeline, text, 0, &[]),
-        0,
-        "document",
-    )
-    .map(|c| c.text)
+    match clean_within(pipeline, text, 0, &[]) {
+        Some(cleaned) => settle(pipeline, cleaned, 0, "document").map(|c| c.text),
+        None => Ok(text.to_owned()),
+    }
 }
 
 /// Decodes, cleans and encodes document `doc` of a run.
