@@ -13,7 +13,7 @@
 //! chunk's turn (chunks take turns in read order), then finished.
 
 use std::fs::File;
-use std::io::{self, BufRead, Read, Seek, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
@@ -55,7 +55,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 struct Opened {
-    chunks: ChunkReader<Box<dyn BufRead + Send>>,
+    chunks: ChunkReader<Box<dyn Read + Send>>,
     read: Arc<AtomicU64>,
     reported: u64,
 }
@@ -295,7 +295,7 @@ fn stream_chunks<T: Send>(
 /// to the workers until the end of the file, a read error, or the merge
 /// hanging up; then tells the merge how many chunks there were.
 fn read_chunks<T>(
-    chunks: &mut ChunkReader<Box<dyn BufRead + Send>>,
+    chunks: &mut ChunkReader<Box<dyn Read + Send>>,
     read: &AtomicU64,
     spill_dir: Option<&Path>,
     slot: &mpsc::Receiver<()>,
@@ -1470,7 +1470,7 @@ mod tests {
 
     /// A dump of `lines` numbered lines read in chunks of about `chunk_bytes`.
     fn opened(lines: usize, chunk_bytes: usize) -> Opened {
-        let input: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(numbered(lines)));
+        let input: Box<dyn Read + Send> = Box::new(io::Cursor::new(numbered(lines)));
         Opened {
             chunks: ChunkReader::new(input, chunk_bytes, 1 << 20),
             read: Arc::new(AtomicU64::new(0)),
@@ -1533,10 +1533,7 @@ mod tests {
                 }
             }
         }
-        let input: Box<dyn BufRead + Send> = Box::new(io::BufReader::with_capacity(
-            7,
-            Broken(io::Cursor::new(numbered(100))),
-        ));
+        let input: Box<dyn Read + Send> = Box::new(Broken(io::Cursor::new(numbered(100))));
         let mut opened = Opened {
             chunks: ChunkReader::new(input, 10, 1 << 20),
             read: Arc::new(AtomicU64::new(0)),

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::ops::Range;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -370,31 +370,25 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// A buffered reader of the decompressed dump.
+/// A reader of the decompressed dump. The plain file is read as it is:
+/// [`ChunkReader`] reads it in large blocks, straight into its chunks.
 pub fn reader<R: Read + Send + 'static>(
     file: R,
     compression: Compression,
     cap: u64,
-) -> io::Result<Box<dyn BufRead + Send>> {
-    const BUFFER: usize = 1 << 20;
+) -> io::Result<Box<dyn Read + Send>> {
     Ok(match compression {
-        Compression::None => Box::new(BufReader::with_capacity(BUFFER, file)),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            BUFFER,
-            Capped {
-                inner: flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-                read: 0,
-                cap,
-            },
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            BUFFER,
-            Capped {
-                inner: zstd::stream::read::Decoder::new(file)?,
-                read: 0,
-                cap,
-            },
-        )),
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(Capped {
+            inner: flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
+            read: 0,
+            cap,
+        }),
+        Compression::Zstd => Box::new(Capped {
+            inner: zstd::stream::read::Decoder::new(file)?,
+            read: 0,
+            cap,
+        }),
     })
 }
 
@@ -465,8 +459,16 @@ impl Chunk {
 /// Such a line ends its chunk, so whatever the sink got during one
 /// [`next_chunk`](Self::next_chunk) comes after every other line of the
 /// chunk: a caller can put it in line order without tracking offsets.
+///
+/// The input is read straight into the chunk's buffer, many lines at a
+/// time, and cut after the last whole line: the part of a line read past
+/// it starts the next chunk. Lines are looked at one by one only when the
+/// buffer is longer than the cap, so that one of them could be too long.
 pub struct ChunkReader<R> {
     input: R,
+    /// Bytes read past the end of the last chunk: the start of a line.
+    carry: Vec<u8>,
+    /// The number of the first line not handed out yet.
     line: u64,
     chunk_bytes: usize,
     max_line: u64,
@@ -474,12 +476,27 @@ pub struct ChunkReader<R> {
     pending_error: Option<(u64, io::Error)>,
 }
 
-impl<R: BufRead> ChunkReader<R> {
+/// Bytes read at a time once a chunk is full but holds no line end yet
+/// (a line longer than the chunk).
+const READ_ON: usize = 1 << 20;
+
+/// What a chunk's buffer ended with.
+enum Filled {
+    /// Its size and a line end, or the end of the input; the last line
+    /// starts at this offset.
+    Full(usize),
+    /// A line longer than the cap, starting at this offset and ending (with
+    /// its newline) at the second, if it ended in the buffer.
+    TooLong(usize, Option<usize>),
+}
+
+impl<R: Read> ChunkReader<R> {
     pub fn new(input: R, chunk_bytes: usize, max_line: u64) -> ChunkReader<R> {
         ChunkReader {
             input,
+            carry: Vec::new(),
             line: 1,
-            chunk_bytes,
+            chunk_bytes: chunk_bytes.max(1),
             max_line,
             done: false,
             pending_error: None,
@@ -493,100 +510,151 @@ impl<R: BufRead> ChunkReader<R> {
         &mut self,
         overflow: &mut dyn FnMut(&[u8]),
     ) -> Result<Option<Chunk>, (u64, io::Error)> {
-        if let Some(error) = self.pending_error.take() {
-            return Err(error);
-        }
-        if self.done {
-            return Ok(None);
-        }
-        let mut chunk = Chunk {
-            bytes: Vec::with_capacity(self.chunk_bytes + (64 << 10)),
-            first_line: self.line,
-            too_long: Vec::new(),
-        };
-        while chunk.bytes.len() < self.chunk_bytes {
-            let start = chunk.bytes.len();
-            match self.read_line(&mut chunk, overflow) {
-                Ok(true) if !chunk.too_long.is_empty() => break,
-                Ok(true) => {}
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Err(err) => {
-                    // A partial last line is not a record.
-                    chunk.bytes.truncate(start);
-                    self.done = true;
-                    self.pending_error = Some((self.line, err));
-                    break;
-                }
+        loop {
+            if let Some(error) = self.pending_error.take() {
+                return Err(error);
+            }
+            if self.done && self.carry.is_empty() {
+                return Ok(None);
+            }
+            let chunk = self.read_chunk(overflow);
+            if !chunk.bytes.is_empty() || !chunk.too_long.is_empty() {
+                return Ok(Some(chunk));
             }
         }
-        if chunk.bytes.is_empty() && chunk.too_long.is_empty() {
-            return match self.pending_error.take() {
-                Some(error) => Err(error),
-                None => Ok(None),
-            };
-        }
-        Ok(Some(chunk))
     }
 
-    /// Appends one line to the chunk; false at the end of the input.
-    fn read_line(
-        &mut self,
-        chunk: &mut Chunk,
-        overflow: &mut dyn FnMut(&[u8]),
-    ) -> io::Result<bool> {
-        let start = chunk.bytes.len();
-        let mut overflowing = false;
+    /// Reads the lines of the next chunk, leaving in `carry` what was read
+    /// past them.
+    fn read_chunk(&mut self, overflow: &mut dyn FnMut(&[u8])) -> Chunk {
+        let mut bytes = Vec::with_capacity(self.chunk_bytes.max(self.carry.len()) + (64 << 10));
+        bytes.append(&mut self.carry);
+        let mut too_long = Vec::new();
+        let end = match self.fill(&mut bytes) {
+            // At the end of the input, the last line counts even without
+            // its newline.
+            Ok(Filled::Full(_)) if self.done => bytes.len(),
+            // Whole lines only: the last one is read on with the next chunk.
+            Ok(Filled::Full(last)) => {
+                self.carry.extend_from_slice(&bytes[last..]);
+                last
+            }
+            Ok(Filled::TooLong(start, line_end)) => {
+                let number = self.line + count_lines(&bytes[..start]);
+                if let Some(end) = line_end {
+                    overflow(&bytes[start..end]);
+                    too_long.push(number);
+                    self.carry.extend_from_slice(&bytes[end..]);
+                } else {
+                    overflow(&bytes[start..]);
+                    if let Err(err) = self.stream_rest(overflow) {
+                        self.done = true;
+                        self.pending_error = Some((number, err));
+                    } else {
+                        too_long.push(number);
+                    }
+                }
+                start
+            }
+            Err(err) => {
+                // A partial last line is not a record.
+                let end = memchr::memrchr(b'\n', &bytes).map_or(0, |at| at + 1);
+                self.done = true;
+                self.pending_error = Some((self.line + count_lines(&bytes[..end]), err));
+                end
+            }
+        };
+        bytes.truncate(end);
+        let first_line = self.line;
+        let unended = !bytes.is_empty() && !bytes.ends_with(b"\n");
+        self.line += count_lines(&bytes) + u64::from(unended) + too_long.len() as u64;
+        Chunk {
+            bytes,
+            first_line,
+            too_long,
+        }
+    }
+
+    /// Reads into `bytes` until it holds `chunk_bytes` and a line end, the
+    /// input ends (then `done`), or a line proves longer than the cap.
+    fn fill(&mut self, bytes: &mut Vec<u8>) -> io::Result<Filled> {
+        // Where the last line starts: after the last newline.
+        let mut last = memchr::memrchr(b'\n', bytes).map_or(0, |at| at + 1);
+        // `bytes[..checked]` are whole lines within the cap. They are
+        // looked at only once the buffer is longer than the cap.
+        let mut checked = 0;
         loop {
-            let available = match self.input.fill_buf() {
-                Ok(bytes) => bytes,
+            if bytes.len() as u64 > self.max_line {
+                let from = checked;
+                for newline in memchr::memchr_iter(b'\n', &bytes[from..last]) {
+                    let end = from + newline + 1;
+                    if record_length(&bytes[checked..end]) as u64 > self.max_line {
+                        return Ok(Filled::TooLong(checked, Some(end)));
+                    }
+                    checked = end;
+                }
+                // The last line is too long already, however it ends; a
+                // `\r` at its end may be the start of its line ending.
+                let partial = &bytes[last..];
+                let partial = partial.strip_suffix(b"\r").unwrap_or(partial);
+                if partial.len() as u64 > self.max_line {
+                    return Ok(Filled::TooLong(last, None));
+                }
+            }
+            if self.done || (bytes.len() >= self.chunk_bytes && last > 0) {
+                return Ok(Filled::Full(last));
+            }
+            let want = match self.chunk_bytes.checked_sub(bytes.len()) {
+                Some(short) if short > 0 => short,
+                _ => READ_ON,
+            };
+            let before = bytes.len();
+            (&mut self.input).take(want as u64).read_to_end(bytes)?;
+            if bytes.len() == before {
+                self.done = true;
+            } else if let Some(at) = memchr::memrchr(b'\n', &bytes[before..]) {
+                last = before + at + 1;
+            }
+        }
+    }
+
+    /// Sends the rest of a too-long line to `overflow`, up to and with its
+    /// newline; what follows it starts the next chunk.
+    fn stream_rest(&mut self, overflow: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        let mut buffer = vec![0; READ_ON];
+        loop {
+            let n = match self.input.read(&mut buffer) {
+                Ok(0) => {
+                    self.done = true;
+                    return Ok(());
+                }
+                Ok(n) => n,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
             };
-            if available.is_empty() {
-                let got_any = overflowing || chunk.bytes.len() > start;
-                if overflowing {
-                    chunk.too_long.push(self.line);
-                }
-                if got_any {
-                    self.line += 1;
-                }
-                return Ok(got_any);
+            let read = &buffer[..n];
+            if let Some(at) = memchr::memchr(b'\n', read) {
+                overflow(&read[..=at]);
+                self.carry.extend_from_slice(&read[at + 1..]);
+                return Ok(());
             }
-            let (take, ends) = match memchr::memchr(b'\n', available) {
-                Some(i) => (i + 1, true),
-                None => (available.len(), false),
-            };
-            if overflowing {
-                overflow(&available[..take]);
-            } else {
-                chunk.bytes.extend_from_slice(&available[..take]);
-                // The cap is on the record, not on its line ending.
-                let mut length = chunk.bytes.len() - start;
-                if ends {
-                    length -= 1;
-                    if chunk.bytes[start..start + length].ends_with(b"\r") {
-                        length -= 1;
-                    }
-                }
-                if length as u64 > self.max_line {
-                    overflow(&chunk.bytes[start..]);
-                    chunk.bytes.truncate(start);
-                    overflowing = true;
-                }
-            }
-            self.input.consume(take);
-            if ends {
-                if overflowing {
-                    chunk.too_long.push(self.line);
-                }
-                self.line += 1;
-                return Ok(true);
-            }
+            overflow(read);
         }
     }
+}
+
+/// A record's length: its line without the line ending.
+fn record_length(line: &[u8]) -> usize {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    body.strip_suffix(b"\r").unwrap_or(body).len()
+}
+
+/// The newlines in `bytes`.
+fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 #[cfg(test)]
@@ -815,6 +883,65 @@ mod tests {
         );
         assert_eq!(too_long, [3]);
         assert_eq!(overflow, b"ccccccccccc\n");
+    }
+
+    /// Gives at most a few bytes a read, as pipes and decompressors can.
+    struct Trickle<'a>(&'a [u8], std::iter::Cycle<std::vec::IntoIter<usize>>);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.next().unwrap_or(1).min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        /// Chunks hold every line within the cap, in order and numbered,
+        /// and the sink every longer one, each after the lines of its chunk:
+        /// what reading the input a line at a time gives.
+        #[test]
+        fn chunks_are_the_lines_a_line_at_a_time_reading_gives(
+            lines in proptest::collection::vec("[ab]{0,12}(\r?\n)?", 0..30),
+            chunk_bytes in 1usize..40,
+            max_line in 0u64..15,
+            reads in proptest::collection::vec(1usize..9, 1..5),
+        ) {
+            let input = lines.concat();
+            let mut expected_lines = Vec::new();
+            let mut expected_overflow = Vec::new();
+            let mut expected_long = Vec::new();
+            for (i, line) in input.as_bytes().split_inclusive(|&b| b == b'\n').enumerate() {
+                let number = i as u64 + 1;
+                if record_length(line) as u64 > max_line {
+                    expected_overflow.extend_from_slice(line);
+                    expected_long.push(number);
+                } else {
+                    let body = line.strip_suffix(b"\n").unwrap_or(line);
+                    let body = body.strip_suffix(b"\r").unwrap_or(body);
+                    expected_lines.push((number, body.to_vec()));
+                }
+            }
+            let trickle = Trickle(input.as_bytes(), reads.into_iter().cycle());
+            let mut reader = ChunkReader::new(trickle, chunk_bytes, max_line);
+            let (mut got_lines, mut got_overflow, mut got_long) = (Vec::new(), Vec::new(), Vec::new());
+            while let Some(chunk) = reader
+                .next_chunk(&mut |b| got_overflow.extend_from_slice(b))
+                .unwrap()
+            {
+                let numbers: Vec<u64> = chunk.lines().map(|(n, _, _)| n).collect();
+                proptest::prop_assert!(chunk.too_long.len() <= 1, "a long line ends its chunk");
+                if let Some(&long) = chunk.too_long.first() {
+                    proptest::prop_assert!(numbers.iter().all(|&n| n < long));
+                }
+                got_lines.extend(chunk.lines().map(|(n, l, _)| (n, l.to_vec())));
+                got_long.extend(chunk.too_long.iter().copied());
+            }
+            proptest::prop_assert_eq!(got_lines, expected_lines);
+            proptest::prop_assert_eq!(got_long, expected_long);
+            proptest::prop_assert_eq!(got_overflow, expected_overflow);
+        }
     }
 
     #[test]
