@@ -56,7 +56,10 @@ impl<R: Read> Read for Counting<R> {
 
 struct Opened {
     chunks: ChunkReader<Box<dyn Read + Send>>,
-    read: Arc<AtomicU64>,
+    /// The compressed bytes read, for a compressed dump; a plain one is
+    /// read straight into chunks (a wrapper in between would have to
+    /// zero each buffer first), and its chunk reader counts.
+    read: Option<Arc<AtomicU64>>,
     reported: u64,
 }
 
@@ -70,12 +73,21 @@ fn compression(source: &Source) -> Compression {
 fn open(pipeline: &Pipeline, source: &Source) -> io::Result<Opened> {
     let input = &pipeline.config().input;
     let file = std::fs::File::open(&source.path)?;
-    let read = Arc::new(AtomicU64::new(0));
-    let counting = Counting {
-        inner: file,
-        count: Arc::clone(&read),
+    let compression = compression(source);
+    let (reader, read) = if compression == Compression::None {
+        (
+            jsonl::reader(file, compression, input.max_decompressed_bytes)?,
+            None,
+        )
+    } else {
+        let read = Arc::new(AtomicU64::new(0));
+        let counting = Counting {
+            inner: file,
+            count: Arc::clone(&read),
+        };
+        let reader = jsonl::reader(counting, compression, input.max_decompressed_bytes)?;
+        (reader, Some(read))
     };
-    let reader = jsonl::reader(counting, compression(source), input.max_decompressed_bytes)?;
     Ok(Opened {
         chunks: ChunkReader::new(reader, input.chunk_bytes, input.max_record_bytes),
         read,
@@ -206,7 +218,7 @@ fn stream_chunks<T: Send>(
         let (to_workers, for_workers) = mpsc::sync_channel(threads);
         let for_workers = std::sync::Mutex::new(for_workers);
         let (to_merge, for_merge) = mpsc::channel::<ToMerge<T>>();
-        let read = &*read;
+        let read = read.as_deref();
         let end_to_merge = to_merge.clone();
         scope.spawn(move || {
             read_chunks(chunks, read, spill_dir, &slot, &to_workers, &end_to_merge);
@@ -296,7 +308,7 @@ fn stream_chunks<T: Send>(
 /// hanging up; then tells the merge how many chunks there were.
 fn read_chunks<T>(
     chunks: &mut ChunkReader<Box<dyn Read + Send>>,
-    read: &AtomicU64,
+    read: Option<&AtomicU64>,
     spill_dir: Option<&Path>,
     slot: &mpsc::Receiver<()>,
     to_workers: &SyncSender<ToWork>,
@@ -315,7 +327,7 @@ fn read_chunks<T>(
         });
         match next {
             Ok(Some(chunk)) => {
-                let read = read.load(Ordering::Relaxed);
+                let read = read.map_or(chunks.bytes_read(), |read| read.load(Ordering::Relaxed));
                 let next = ToWork {
                     at,
                     chunk,
@@ -1473,7 +1485,7 @@ mod tests {
         let input: Box<dyn Read + Send> = Box::new(io::Cursor::new(numbered(lines)));
         Opened {
             chunks: ChunkReader::new(input, chunk_bytes, 1 << 20),
-            read: Arc::new(AtomicU64::new(0)),
+            read: None,
             reported: 0,
         }
     }
@@ -1522,6 +1534,47 @@ mod tests {
         }
     }
 
+    /// Sums the bytes progress is told of.
+    #[derive(Default)]
+    struct Tally(AtomicU64);
+
+    impl Progress for Tally {
+        fn advance(&self, bytes: u64) {
+            self.0.fetch_add(bytes, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn progress_counts_every_byte_of_the_file_plain_or_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = numbered(20_000);
+        let pipeline = Pipeline::new(crate::config::Config::default());
+        for (name, bytes) in [
+            ("a.jsonl", lines.clone()),
+            (
+                "a.jsonl.zst",
+                jsonl::compress(lines.clone(), Compression::Zstd).unwrap(),
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let source = Source {
+                path,
+                name: name.to_owned(),
+                output: PathBuf::from(name),
+            };
+            let mut opened = open(&pipeline, &source).unwrap();
+            let tally = Tally::default();
+            let mut chunks = 0;
+            let ended = stream_chunks(&mut opened, &pool(2), &tally, None, &|_, _| (), &mut |()| {
+                chunks += 1;
+            });
+            assert!(ended.is_none());
+            assert!(chunks > 0);
+            assert_eq!(tally.0.into_inner(), bytes.len() as u64, "{name}");
+        }
+    }
+
     #[test]
     fn a_read_error_ends_the_stream_after_the_lines_before_it() {
         struct Broken(io::Cursor<Vec<u8>>);
@@ -1536,7 +1589,7 @@ mod tests {
         let input: Box<dyn Read + Send> = Box::new(Broken(io::Cursor::new(numbered(100))));
         let mut opened = Opened {
             chunks: ChunkReader::new(input, 10, 1 << 20),
-            read: Arc::new(AtomicU64::new(0)),
+            read: None,
             reported: 0,
         };
         let mut merged = Vec::new();

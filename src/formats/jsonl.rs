@@ -470,6 +470,8 @@ pub struct ChunkReader<R> {
     carry: Vec<u8>,
     /// The number of the first line not handed out yet.
     line: u64,
+    /// Bytes read from the input so far.
+    read: u64,
     chunk_bytes: usize,
     max_line: u64,
     done: bool,
@@ -496,11 +498,17 @@ impl<R: Read> ChunkReader<R> {
             input,
             carry: Vec::new(),
             line: 1,
+            read: 0,
             chunk_bytes: chunk_bytes.max(1),
             max_line,
             done: false,
             pending_error: None,
         }
+    }
+
+    /// Bytes read from the input so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
     }
 
     /// The next chunk, or `None` at the end. A read error (a truncated or
@@ -609,7 +617,9 @@ impl<R: Read> ChunkReader<R> {
                 _ => READ_ON,
             };
             let before = bytes.len();
-            (&mut self.input).take(want as u64).read_to_end(bytes)?;
+            let read = (&mut self.input).take(want as u64).read_to_end(bytes);
+            self.read += (bytes.len() - before) as u64;
+            read?;
             if bytes.len() == before {
                 self.done = true;
             } else if let Some(at) = memchr::memrchr(b'\n', &bytes[before..]) {
@@ -635,6 +645,7 @@ impl<R: Read> ChunkReader<R> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
             };
+            self.read += n as u64;
             let read = &buffer[..n];
             if let Some(at) = memchr::memchr(b'\n', read) {
                 overflow(&read[..=at]);
