@@ -556,6 +556,9 @@ impl NameNormalizer {
     /// the rewrite left it.
     fn rewrite_capitals(&self, doc: &mut Document<'_>) -> Vec<Searched> {
         let mut surnames = Found::default();
+        // The runs of capitals of every block searched, one list for the
+        // document: most blocks have a few.
+        let mut runs = Vec::new();
         // What the search learnt of each block: the rewrite needs it. A
         // block known to have no two capitals in a row holds no surname.
         let mut searched: Vec<Searched> = doc
@@ -563,7 +566,7 @@ impl NameNormalizer {
             .iter()
             .map(|block| {
                 if is_prose(block.kind) && block.capitals != Some(false) {
-                    self.find_surnames(&block.text, &mut surnames)
+                    self.find_surnames(&block.text, &mut surnames, &mut runs)
                 } else {
                     Searched::default()
                 }
@@ -579,14 +582,14 @@ impl NameNormalizer {
             if surnames.is_empty() {
                 break;
             }
-            let changed = self.rewrite_surnames(doc, &surnames, &searched);
+            let changed = self.rewrite_surnames(doc, &surnames, &searched, &runs);
             let before = surnames.len();
             for (b, covered) in changed {
                 // Without two capitals in a row, the search finds nothing.
                 searched[b] = if covered {
                     Searched::default()
                 } else {
-                    self.find_surnames(&doc.blocks[b].text, &mut surnames)
+                    self.find_surnames(&doc.blocks[b].text, &mut surnames, &mut runs)
                 };
             }
             if surnames.len() == before {
@@ -607,6 +610,7 @@ impl NameNormalizer {
         doc: &mut Document<'_>,
         surnames: &Found,
         searched: &[Searched],
+        all_runs: &[usize],
     ) -> Vec<(usize, bool)> {
         let wanted = &surnames.surnames;
         // A text that holds a word with two capitals in a row has them
@@ -623,7 +627,8 @@ impl NameNormalizer {
             }
             let runs = searched
                 .runs
-                .as_deref()
+                .clone()
+                .map(|runs| &all_runs[runs])
                 .filter(|_| need_capitals && !self.given_first);
             // Only blocks that hold one of the (few) surnames can change.
             let text = block.text.as_bytes();
@@ -720,15 +725,17 @@ impl NameNormalizer {
     /// rewrite needs to know of the text ([`Searched`]). A line without two
     /// capitals in a row holds at most one word in capitals, so it is never
     /// a headline and need not be looked at.
-    fn find_surnames(&self, text: &str, found: &mut Found) -> Searched {
+    /// The runs of capitals it finds are added to `runs`.
+    fn find_surnames(&self, text: &str, found: &mut Found, runs: &mut Vec<usize>) -> Searched {
         if !has_capitals_run(text) {
             return Searched::default();
         }
         let mut searched = Searched {
             capitals: true,
-            runs: Some(Vec::new()),
             ..Searched::default()
         };
+        let first_run = runs.len();
+        let mut ascii = true;
         // Hard-wrapped paragraphs: look only at the lines that can hold a
         // word in capitals (a name run never crosses a line). Lines are cut
         // with memchr: a record's paragraph is one long line.
@@ -738,37 +745,44 @@ impl NameNormalizer {
             let line = &text[start..end];
             // A one-line text has two capitals in a row: checked above.
             if line.len() == text.len() || has_capitals_run(line) {
-                let (headline, runs) = self.find_surnames_in_line(line, found);
+                let line_runs = runs.len();
+                let (headline, line_ascii) = self.find_surnames_in_line(line, found, runs);
                 if headline {
                     searched.headlines.push(start);
                 }
-                match (&mut searched.runs, runs) {
-                    // The first line's runs are the block's so far (most
-                    // blocks are one line): taken as they are.
-                    (Some(all), Some(runs)) if all.is_empty() && start == 0 => *all = runs,
-                    (Some(all), Some(runs)) => all.extend(runs.iter().map(|at| start + at)),
-                    _ => searched.runs = None,
+                for at in &mut runs[line_runs..] {
+                    *at += start;
                 }
+                ascii &= line_ascii;
             }
             start = end + 1;
         }
+        searched.runs = ascii.then_some(first_run..runs.len());
         searched
     }
 
     /// Looks for surnames in one line; returns whether it is a headline,
-    /// and where its runs of capitals start if it is ASCII.
-    fn find_surnames_in_line(&self, text: &str, found: &mut Found) -> (bool, Option<Vec<usize>>) {
+    /// and whether it is ASCII, when where its runs of capitals start is
+    /// added to `runs`.
+    fn find_surnames_in_line(
+        &self,
+        text: &str,
+        found: &mut Found,
+        runs: &mut Vec<usize>,
+    ) -> (bool, bool) {
         WORDS.with_borrow_mut(|words| {
             if !text.is_ascii() {
                 words_into(text, words);
-                return (self.surnames_among(text, words, found), None);
+                return (self.surnames_among(text, words, found), false);
             }
-            let runs = capital_runs(text.as_bytes());
-            let headline = !self.surnames_near_capitals(text, &runs, words, found, REACH) && {
-                words_into(text, words);
-                self.surnames_among(text, words, found)
-            };
-            (headline, Some(runs))
+            let first = runs.len();
+            capital_runs_into(text.as_bytes(), runs);
+            let headline = !self.surnames_near_capitals(text, &runs[first..], words, found, REACH)
+                && {
+                    words_into(text, words);
+                    self.surnames_among(text, words, found)
+                };
+            (headline, true)
         })
     }
 
@@ -1019,6 +1033,13 @@ const MAX_SURNAME_ROUNDS: usize = 16;
 /// side, or joined by `-` or `'`. Every word in capitals (two letters or
 /// more, none lower case, no digit) holds at least one run start.
 fn capital_runs(bytes: &[u8]) -> Vec<usize> {
+    let mut runs = Vec::new();
+    capital_runs_into(bytes, &mut runs);
+    runs
+}
+
+/// [`capital_runs`], added to `runs`.
+fn capital_runs_into(bytes: &[u8], runs: &mut Vec<usize>) {
     let upper = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_uppercase);
     // The next capital of a run after `i`: beside it, or past a joiner.
     let next = |i: usize| {
@@ -1036,7 +1057,6 @@ fn capital_runs(bytes: &[u8]) -> Vec<usize> {
         let capital = |b: u8| u8::from(b.wrapping_sub(b'A') < 26);
         capital(a) & (capital(b) | u8::from(b == b'-') | u8::from(b == b'\'')) != 0
     };
-    let mut runs = Vec::new();
     let mut i = 0;
     while i + 1 < bytes.len() {
         let end = (i + 64).min(bytes.len() - 1);
@@ -1059,7 +1079,6 @@ fn capital_runs(bytes: &[u8]) -> Vec<usize> {
             i += 1;
         }
     }
-    runs
 }
 
 /// In ASCII `bytes`: lower-case letters that start the text or follow a
@@ -1306,9 +1325,10 @@ struct Searched {
     capitals: bool,
     /// Where its headlines start, in order.
     headlines: Vec<usize>,
-    /// Where runs of capitals start ([`capital_runs`]) in the lines with
-    /// two capitals in a row; unknown when one of those is not ASCII.
-    runs: Option<Vec<usize>>,
+    /// Where in the document's list of runs the runs of capitals of its
+    /// lines with two capitals in a row are ([`capital_runs`]); unknown
+    /// when one of those lines is not ASCII.
+    runs: Option<Range<usize>>,
 }
 
 /// Which side of the word in capitals `ws[i]` a given name stands on
@@ -1787,8 +1807,9 @@ mod tests {
             // Small windows, so that names meet their edges.
             proptest::prop_assert_eq!(windowed(&names, &text, reach), (whole.clone(), headline));
             let mut production = Found::default();
-            let runs = Some(capital_runs(text.as_bytes()));
-            proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production), (headline, runs));
+            let mut runs = vec![7];
+            proptest::prop_assert_eq!(names.find_surnames_in_line(&text, &mut production, &mut runs), (headline, true));
+            proptest::prop_assert_eq!(&runs[1..], capital_runs(text.as_bytes()));
             proptest::prop_assert_eq!(owned(&production), whole);
         }
 
