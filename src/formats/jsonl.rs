@@ -230,6 +230,152 @@ pub fn parse<'a>(
     // JSON does not allow: read past it (the splice keeps it, as the span
     // is measured from the start of the line).
     let json = line.strip_prefix('\u{feff}').unwrap_or(line);
+    if let Some(record) = parse_plain(line, json, text_field, id_field) {
+        return Ok(record);
+    }
+    parse_any(line, json, text_field, id_field)
+}
+
+/// [`parse`] of the records dumps are made of, in one pass over the text:
+/// an object of top-level fields, no control character anywhere (a tab
+/// included), no escape in a key. `None` for anything else, which
+/// [`parse_any`] then reads (and words the error of, if it is one).
+/// Values that are not strings are measured by `serde_json`; strings are
+/// read here. It accepts no line `parse_any` rejects, and reads the same
+/// record from every line it accepts (a proptest holds it to that).
+fn parse_plain<'a>(
+    line: &'a str,
+    json: &'a str,
+    text_field: &FieldPath,
+    id_field: &FieldPath,
+) -> Option<Record<'a>> {
+    let ([text_key], [id_key]) = (text_field.0.as_slice(), id_field.0.as_slice()) else {
+        return None;
+    };
+    let bytes = json.as_bytes();
+    // Branch-free, so that the compiler vectorizes it.
+    let control = |block: &[u8]| {
+        block
+            .iter()
+            .fold(0u8, |found, &b| found | u8::from(b < 0x20))
+            != 0
+    };
+    if bytes.chunks(64).any(control) {
+        return None;
+    }
+    let mut text = None;
+    let mut id = None;
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(bytes, at + 1);
+    loop {
+        // The key: a string without escapes.
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        let key_end = at + 1 + memchr::memchr2(b'"', b'\\', &bytes[at + 1..])?;
+        if bytes[key_end] != b'"' {
+            return None;
+        }
+        let key = &json[at + 1..key_end];
+        at = skip_space(bytes, key_end + 1);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_space(bytes, at + 1);
+        let value_start = at;
+        let is_text = key == text_key.as_str();
+        let is_id = key == id_key.as_str();
+        // A string is read here; anything else as `serde_json` reads it
+        // (only its end and, for an id, its text matter).
+        let value = if bytes.get(at) == Some(&b'"') {
+            let (end, value) = read_string(json, at, is_text || is_id)?;
+            at = end;
+            value.map(Ok)
+        } else {
+            let mut values = serde_json::Deserializer::from_str(&json[at..]);
+            let raw = <&RawValue>::deserialize(&mut values).ok()?;
+            at += raw.get().len();
+            Some(Err(raw.get()))
+        };
+        // Of a repeated key, the last counts, as with `parse_any`. A text
+        // that is not a string, or that is the id too: `parse_any` reads it.
+        if is_text {
+            if is_id {
+                return None;
+            }
+            text = Some((value?.ok()?, value_start..at));
+        } else if is_id {
+            id = value.map(|value| value.unwrap_or_else(Cow::Borrowed));
+        }
+        at = skip_space(bytes, at);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    if skip_space(bytes, at + 1) != bytes.len() {
+        return None;
+    }
+    let (text, span) = text?;
+    // Spans are measured from the start of the line, byte order mark
+    // included.
+    let bom = line.len() - json.len();
+    Some(Record {
+        text,
+        span: span.start + bom..span.end + bom,
+        id,
+    })
+}
+
+/// Past the JSON white space at `at`.
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The JSON string starting at the quote at `start`: where it ends (past
+/// its closing quote) and, if `decode`, its text. `None` for a bad escape
+/// or a lone surrogate, which `parse_any` reports as it always did. The
+/// caller has ruled out control characters.
+fn read_string(json: &str, start: usize, decode: bool) -> Option<(usize, Option<Cow<'_, str>>)> {
+    let bytes = json.as_bytes();
+    let mut from = start + 1;
+    let mut decoded: Option<String> = None;
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+        if bytes[at] == b'"' {
+            let text = decode.then(|| match decoded {
+                Some(mut decoded) => {
+                    decoded.push_str(&json[from..at]);
+                    Cow::Owned(decoded)
+                }
+                None => Cow::Borrowed(&json[from..at]),
+            });
+            return Some((at + 1, text));
+        }
+        let (c, next) = escaped(bytes, at)?;
+        if decode {
+            let decoded = decoded.get_or_insert_with(|| String::with_capacity(json.len() - start));
+            decoded.push_str(&json[from..at]);
+            decoded.push(c);
+        }
+        from = next;
+    }
+}
+
+/// [`parse`] of any line, through `serde_json`.
+fn parse_any<'a>(
+    line: &'a str,
+    json: &'a str,
+    text_field: &FieldPath,
+    id_field: &FieldPath,
+) -> Result<Record<'a>, RecordError> {
     // One parse of the line serves both fields.
     let fields = split(json)?;
     let raw = lookup(&fields, &text_field.0)?
@@ -811,6 +957,66 @@ mod tests {
                 .and_then(|v| v["text"].as_str().map(str::to_owned));
             let got = parse(line.as_bytes(), &text, &id).ok().map(|r| r.text.into_owned());
             proptest::prop_assert_eq!(got, expected, "{}", line);
+        }
+
+        /// The one-pass record reader accepts only lines the `serde_json`
+        /// one accepts, and reads the same text, span and id from them:
+        /// records of a few fields, then maybe broken by one piece put in
+        /// or one byte taken out.
+        #[test]
+        fn plain_records_read_as_serde_json_reads_them(
+            members in proptest::collection::vec((
+                proptest::sample::select(vec!["\"text\"", "\"id\"", "\"x\"", "\"\""]),
+                proptest::sample::select(vec![
+                    "\"a \\\"b\\\" \\n c\"", "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\q\"",
+                    "\"é\\u00e9\"", "\"\"", "7", "-1.5e3", "01", "true", "null", "[1, \"]\"]",
+                    "{\"a\": \"}\"}", "{}",
+                ]),
+            ), 0..5),
+            bom in proptest::bool::ANY,
+            broken in proptest::option::of((0usize..200, proptest::sample::select(vec![
+                "", "{", "}", ":", ",", " ", "\t", "\"", "\\", "x", "\"text\": 1, ",
+            ]), proptest::bool::ANY)),
+        ) {
+            let fields_text: Vec<String> = members.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            let mut line = format!("{}{{{}}}", if bom { "\u{feff}" } else { "" }, fields_text.join(", "));
+            if let Some((at, piece, remove)) = broken {
+                let mut at = at % (line.len() + 1);
+                while !line.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if remove && at < line.len() {
+                    line.remove(at);
+                } else {
+                    line.insert_str(at, piece);
+                }
+            }
+            let json = line.strip_prefix('\u{feff}').unwrap_or(&line);
+            let (text, id) = fields();
+            if let Some(plain) = parse_plain(&line, json, &text, &id) {
+                proptest::prop_assert_eq!(Ok(plain), parse_any(&line, json, &text, &id), "{}", line);
+            }
+        }
+
+        /// Records as dumps hold them take the one-pass reader.
+        #[test]
+        fn well_formed_records_take_the_one_pass_reader(
+            body in "[a-z \"\\\\é\u{2019}]{0,40}",
+            id in proptest::option::of(0u32..100),
+            meta_first in proptest::bool::ANY,
+        ) {
+            let text = serde_json::to_string(&body).unwrap();
+            let meta = "\"meta\": {\"lang\": \"en\", \"n\": [1, 2.5]}";
+            let id = id.map(|id| format!("\"id\": \"d{id}\", ")).unwrap_or_default();
+            let line = if meta_first {
+                format!("{{{meta}, {id}\"text\": {text}}}")
+            } else {
+                format!("{{{id}\"text\": {text}, {meta}}}")
+            };
+            let (text_field, id_field) = fields();
+            let plain = parse_plain(&line, &line, &text_field, &id_field);
+            proptest::prop_assert!(plain.is_some(), "{}", line);
+            proptest::prop_assert_eq!(Ok(plain.unwrap()), parse_any(&line, &line, &text_field, &id_field));
         }
 
         /// The one-pass decoder gives what `serde_json` gives, or fails
