@@ -318,6 +318,19 @@ mod tests {
             proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
         }
 
+        /// Prose with one piece of white space that takes it off the
+        /// simple path, wherever it is.
+        #[test]
+        fn one_odd_space_leaves_the_simple_path(
+            text in "[a-z]{1,8}( [a-z]{1,8}){0,80}",
+            odd in proptest::sample::select(vec!["\t", "\n", "\x0b", "\x0c", "\r", "  ", " "]),
+            at in 0usize..800,
+        ) {
+            let mut text = text;
+            text.insert_str(at % (text.len() + 1), odd);
+            proptest::prop_assert_eq!(ascii_key(text.as_bytes()), unicode_key(&text));
+        }
+
         #[test]
         fn long_enough_is_a_count_of_characters(text in "[a\u{e9}\u{2003}\u{1f600}]{0,40}", min in 0usize..50) {
             proptest::prop_assert_eq!(long_enough(&text, min), text.chars().count() >= min);
