@@ -178,6 +178,11 @@ impl PunctuationNormalizer {
             }
             _ => {}
         }
+        // Text whose only other characters were curly quotes is ASCII now:
+        // the one-pass test may rule the rules left out too.
+        if !ascii && self.ascii_gate && text.is_ascii() && !ascii_rules_may_apply(text.as_bytes()) {
+            return false;
+        }
         if c.dashes {
             rewrite(text, Rule::PunctuationDashes, line, changes, dashes);
         }
@@ -1288,7 +1293,7 @@ mod tests {
             pieces in proptest::collection::vec(proptest::sample::select(vec![
                 "Word", "a", "9", " ", " ", "  ", "\t", "\n", "\n\n", ",", ".", ";", ":", "!", "?",
                 "-", "--", "'", "\"", "`", "(", ")", "...", "- ", "* ", "1. ", "# ", "> ",
-                "http://x.y/", "a@b.c", "www.",
+                "http://x.y/", "a@b.c", "www.", "\u{201c}", "\u{201d}", "\u{2019}", "\u{e9}", "\u{2026}",
             ]), 0..40),
             switches in proptest::collection::vec(proptest::bool::ANY, 5),
             quotes in proptest::sample::select(vec![QuoteStyle::Straight, QuoteStyle::Curly, QuoteStyle::Keep]),
