@@ -106,6 +106,40 @@ impl PunctuationNormalizer {
 
     /// Runs the per-block rules over `block` once; returns whether the
     /// one-pass test on ASCII text ruled them all out.
+    /// The normal form and mojibake rules, which only text with a
+    /// character outside ASCII needs.
+    fn repair_unicode(&self, text: &mut Cow<'_, str>, line: u32, changes: &mut ChangeLog) {
+        let c = &self.config;
+        let normalize = |text: &mut Cow<'_, str>, changes: &mut ChangeLog| match c.unicode {
+            UnicodeForm::Nfc => {
+                rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
+                    normalize_form(t, e, false);
+                });
+            }
+            UnicodeForm::Nfkc => {
+                rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
+                    normalize_form(t, e, true);
+                });
+            }
+            UnicodeForm::Keep => {}
+        };
+        // Normal form first, so mojibake sees `é` as a second run will;
+        // again after a repair, whose characters may not be normal.
+        normalize(text, changes);
+        // Repeated: text encoded twice (`Ã¢â‚¬â„¢`) needs two repairs, and a
+        // repair can complete a sequence a second run would fix.
+        let mut rounds = 0;
+        while c.mojibake && rounds < 4 {
+            let before = changes.len();
+            rewrite(text, Rule::PunctuationMojibake, line, changes, mojibake);
+            if changes.len() == before {
+                break;
+            }
+            normalize(text, changes);
+            rounds += 1;
+        }
+    }
+
     fn clean_block(&self, block: &mut Block<'_>, changes: &mut ChangeLog) -> bool {
         let c = &self.config;
         let line = block.line;
@@ -120,34 +154,7 @@ impl PunctuationNormalizer {
             return true;
         }
         if !ascii {
-            let normalize = |text: &mut Cow<'_, str>, changes: &mut ChangeLog| match c.unicode {
-                UnicodeForm::Nfc => {
-                    rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
-                        normalize_form(t, e, false);
-                    });
-                }
-                UnicodeForm::Nfkc => {
-                    rewrite(text, Rule::PunctuationUnicode, line, changes, |t, e| {
-                        normalize_form(t, e, true);
-                    });
-                }
-                UnicodeForm::Keep => {}
-            };
-            // Normal form first, so mojibake sees `é` as a second run will;
-            // again after a repair, whose characters may not be normal.
-            normalize(text, changes);
-            // Repeated: text encoded twice (`Ã¢â‚¬â„¢`) needs two repairs,
-            // and a repair can complete a sequence a second run would fix.
-            let mut rounds = 0;
-            while c.mojibake && rounds < 4 {
-                let before = changes.len();
-                rewrite(text, Rule::PunctuationMojibake, line, changes, mojibake);
-                if changes.len() == before {
-                    break;
-                }
-                normalize(text, changes);
-                rounds += 1;
-            }
+            self.repair_unicode(text, line, changes);
         }
         // White space first: the rules after it look at what surrounds a
         // character, and must see it as a second run would.
