@@ -11,6 +11,7 @@
 //! later exact copies of a dropped near duplicate are dropped with it, so a
 //! second run finds none of them left to pair.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -454,27 +455,38 @@ impl ExactDecider {
             // wins (drop over mark over keep), so a second run never finds
             // a copy the first one kept. On a tie the copy in the same
             // document is named, being the nearer.
-            let within = self
-                .local
-                .get(&keyed.key)
-                .map(|&line| (dedup.within_document, Scope::Document, doc, line));
-            let across = self
-                .first_seen
-                .get(&keyed.key)
-                .filter(|&&(kept_doc, _)| kept_doc != doc)
-                .map(|&(kept_doc, kept_line)| {
-                    (dedup.across_documents, Scope::Corpus, kept_doc, kept_line)
-                });
+            // One lookup each: the corpus map is large, and its entries are
+            // cache misses.
+            let within = match self.local.entry(keyed.key) {
+                Entry::Occupied(seen) => {
+                    Some((dedup.within_document, Scope::Document, doc, *seen.get()))
+                }
+                Entry::Vacant(new) => {
+                    new.insert(keyed.line);
+                    None
+                }
+            };
+            let across = match self.first_seen.entry(keyed.key) {
+                Entry::Occupied(seen) => {
+                    let &(kept_doc, kept_line) = seen.get();
+                    (kept_doc != doc).then_some((
+                        dedup.across_documents,
+                        Scope::Corpus,
+                        kept_doc,
+                        kept_line,
+                    ))
+                }
+                Entry::Vacant(new) => {
+                    first(i);
+                    new.insert((doc, keyed.line));
+                    None
+                }
+            };
             let verdict = match (within, across) {
                 (Some(w), Some(a)) if strength(a.0) > strength(w.0) => Some(a),
                 (Some(w), _) => Some(w),
                 (None, a) => a,
             };
-            self.local.entry(keyed.key).or_insert(keyed.line);
-            self.first_seen.entry(keyed.key).or_insert_with(|| {
-                first(i);
-                (doc, keyed.line)
-            });
             if let Some((action, scope, kept_doc, kept_line)) = verdict {
                 if action != Policy::Keep {
                     out.push(Decision {
