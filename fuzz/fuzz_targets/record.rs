@@ -1,4 +1,5 @@
-//! One dump line, any bytes: parsing never panics, and a record that parses
+//! One dump line, any bytes: parsing never panics and reads what the
+//! `serde_json` reader reads (or fails as it does), and a record that parses
 //! keeps every other byte of its line when its text is written back, and
 //! reads back as the text written. Its text then goes through the record
 //! pipeline, which must settle (a second round changes nothing).
@@ -6,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scour::config::Config;
-use scour::formats::jsonl::{parse, splice, FieldPath};
+use scour::formats::jsonl::{parse, parse_with_serde_json, splice, FieldPath};
 use scour::phases::apply::{clean_alone, ApplyError};
 use scour::pipeline::Pipeline;
 use std::sync::LazyLock;
@@ -17,7 +18,9 @@ static TEXT: LazyLock<FieldPath> = LazyLock::new(|| FieldPath::new("text"));
 static ID: LazyLock<FieldPath> = LazyLock::new(|| FieldPath::new("id"));
 
 fuzz_target!(|line: &[u8]| {
-    let Ok(record) = parse(line, &TEXT, &ID) else {
+    let parsed = parse(line, &TEXT, &ID);
+    assert_eq!(parsed, parse_with_serde_json(line, &TEXT, &ID));
+    let Ok(record) = parsed else {
         return;
     };
     let mut out = Vec::new();
