@@ -85,9 +85,20 @@ fn is_heading(line: &str) -> bool {
     (1..=6).contains(&hashes) && matches!(line.as_bytes().get(hashes), None | Some(b' ' | b'\t'))
 }
 
+/// `text` without white space at either end. A text whose first and last
+/// bytes are printable ASCII (most) is returned as it is, without the
+/// general trim's set-up for every call.
+pub(crate) fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// `---`, `***`, `___` or `===` (three or more, spaces allowed), alone on a line.
 fn is_break(line: &str) -> bool {
-    let body = line.trim();
+    let body = trim(line);
     let Some(first) = body.bytes().next() else {
         return false;
     };
@@ -111,7 +122,7 @@ fn fence(line: &str) -> Option<(u8, usize)> {
 }
 
 fn closes_fence(line: &str, (ch, run): (u8, usize)) -> bool {
-    let body = line.trim();
+    let body = trim(line);
     body.len() >= run && body.bytes().all(|b| b == ch)
 }
 
@@ -466,5 +477,12 @@ mod tests {
     fn empty_text_has_no_blocks() {
         let seg = Segmenter::default().segment("");
         assert!(seg.blocks.is_empty() && seg.final_newline);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trim_is_the_general_trim(text in "[ a\t\n\u{a0}\u{2003}\u{85}.é]{0,12}") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
     }
 }

@@ -69,7 +69,7 @@ impl Deduplicator {
         ) {
             return false;
         }
-        long_enough(block.text.trim(), self.min_chars)
+        long_enough(crate::segment::trim(&block.text), self.min_chars)
     }
 }
 

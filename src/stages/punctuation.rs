@@ -91,7 +91,7 @@ impl PunctuationNormalizer {
                 }
             }
             // A line of only invisible characters is a blank line now.
-            if block.text.trim_start().is_empty() {
+            if crate::segment::trim(&block.text).is_empty() {
                 block.kind = BlockKind::Blank;
             }
         }
@@ -1017,7 +1017,7 @@ fn repair_missing_bullets(doc: &mut Document<'_>) {
         let prefix = doc.blocks[i - 1].text[..prev.content].to_owned();
         let block = &mut doc.blocks[i];
         // An indented line continues something; a bare `-` is an empty item.
-        if block.text.starts_with([' ', '\t']) || is_marker(block.text.trim()) {
+        if block.text.starts_with([' ', '\t']) || is_marker(crate::segment::trim(&block.text)) {
             continue;
         }
         rewrite(
