@@ -33,6 +33,19 @@ pub struct Bullet {
 /// Recognises `-`, `*`, `+`, `•`, `・`, `‣` and `1.`/`1)` list markers.
 /// ASCII markers need a space after them; the typographic ones do not.
 pub fn bullet(line: &str) -> Option<Bullet> {
+    // Most lines start with a letter or another ASCII character no marker
+    // or indentation starts with: no need to look further.
+    let first = line.as_bytes().first();
+    if first.is_some_and(|&b| {
+        b.is_ascii() && !matches!(b, b' ' | b'\t' | b'-' | b'*' | b'+' | b'0'..=b'9')
+    }) {
+        return None;
+    }
+    marker(line)
+}
+
+/// [`bullet`], looking at every line.
+fn marker(line: &str) -> Option<Bullet> {
     let body = line.trim_start_matches([' ', '\t']);
     let indent = line.len() - body.len();
     let mut chars = body.chars();
@@ -480,6 +493,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn bullet_is_marker_ruled_out_only_by_its_first_byte(
+            line in "[a \t*+1.)\u{2022}\u{30fb}#x-]{0,8}",
+        ) {
+            proptest::prop_assert_eq!(bullet(&line), marker(&line));
+        }
+
         #[test]
         fn trim_is_the_general_trim(text in "[ a\t\n\u{a0}\u{2003}\u{85}.é]{0,12}") {
             proptest::prop_assert_eq!(trim(&text), text.trim());
