@@ -122,6 +122,10 @@ fn is_break(line: &str) -> bool {
 
 /// The fence of a code fence opening (```` ``` ```` or `~~~`, up to three spaces in).
 fn fence(line: &str) -> Option<(u8, usize)> {
+    // Most lines start with neither a space nor a fence character.
+    if !matches!(line.as_bytes().first(), Some(b' ' | b'`' | b'~')) {
+        return None;
+    }
     let body = line.trim_start_matches(' ');
     if line.len() - body.len() > 3 {
         return None;
