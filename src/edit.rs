@@ -89,14 +89,7 @@ thread_local! {
     /// blocks get a few, and a new list each time was an allocation per
     /// rule per block.
     static EDITS: RefCell<Vec<Edit>> = const { RefCell::new(Vec::new()) };
-    /// The text a rewrite replaced, when it was a copy already: the next
-    /// rewrite writes into it. A block the punctuation stage changed and
-    /// the names stage changes again costs one allocation, not two.
-    static SPARE: RefCell<String> = const { RefCell::new(String::new()) };
 }
-
-/// Texts longer than this are not kept as [`SPARE`].
-const KEPT_SPARE: usize = 1 << 16;
 
 /// Applies the edits `scan` proposes for `text`, recording each one.
 /// Edits must be sorted and must not overlap; an edit that does not change
@@ -134,9 +127,7 @@ fn apply(
     changes: &mut ChangeLog,
     edits: &[Edit],
 ) {
-    let mut out = SPARE.with_borrow_mut(std::mem::take);
-    out.clear();
-    out.reserve(text.len() + 16);
+    let mut out = String::with_capacity(text.len() + 16);
     let mut copied = 0;
     let mut line = first_line;
     for edit in edits {
@@ -163,11 +154,7 @@ fn apply(
         copied = edit.range.end;
     }
     out.push_str(&text[copied..]);
-    if let Cow::Owned(replaced) = std::mem::replace(text, Cow::Owned(out)) {
-        if replaced.capacity() <= KEPT_SPARE {
-            SPARE.with_borrow_mut(|spare| *spare = replaced);
-        }
-    }
+    *text = Cow::Owned(out);
 }
 
 /// Byte ranges of a text that rules must leave alone.
