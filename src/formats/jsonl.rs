@@ -225,11 +225,7 @@ pub fn parse<'a>(
     text_field: &FieldPath,
     id_field: &FieldPath,
 ) -> Result<Record<'a>, RecordError> {
-    let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
-    // A dump saved by a Windows tool starts with a byte order mark, which
-    // JSON does not allow: read past it (the splice keeps it, as the span
-    // is measured from the start of the line).
-    let json = line.strip_prefix('\u{feff}').unwrap_or(line);
+    let (line, json) = json_of(line)?;
     if let Some(record) = parse_plain(line, json, text_field, id_field) {
         return Ok(record);
     }
@@ -244,9 +240,17 @@ pub fn parse_with_serde_json<'a>(
     text_field: &FieldPath,
     id_field: &FieldPath,
 ) -> Result<Record<'a>, RecordError> {
-    let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
-    let json = line.strip_prefix('\u{feff}').unwrap_or(line);
+    let (line, json) = json_of(line)?;
     parse_any(line, json, text_field, id_field)
+}
+
+/// A line as text, and the JSON in it. A dump saved by a Windows tool
+/// starts with a byte order mark, which JSON does not allow: the JSON
+/// starts past it (the splice keeps it, as spans are measured from the
+/// start of the line).
+fn json_of(line: &[u8]) -> Result<(&str, &str), RecordError> {
+    let line = std::str::from_utf8(line).map_err(|_| RecordError::InvalidUtf8)?;
+    Ok((line, line.strip_prefix('\u{feff}').unwrap_or(line)))
 }
 
 /// [`parse`] of the records dumps are made of, in one pass over the text:
