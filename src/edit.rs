@@ -69,15 +69,6 @@ impl From<String> for Replacement {
     }
 }
 
-impl From<Cow<'static, str>> for Replacement {
-    fn from(text: Cow<'static, str>) -> Replacement {
-        match text {
-            Cow::Borrowed(text) => Replacement::Fixed(text),
-            Cow::Owned(text) => Replacement::Made(text),
-        }
-    }
-}
-
 impl From<Rc<str>> for Replacement {
     fn from(text: Rc<str>) -> Replacement {
         Replacement::Shared(text)
